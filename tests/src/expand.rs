@@ -1,0 +1,520 @@
+//! mdBook's `{{#include}}` family, expanded the way mdBook's `links`
+//! preprocessor does it, but strict.
+//!
+//! skeptic reads raw markdown and knows nothing of mdBook's directives, so
+//! the build script expands every chapter with this module and hands the
+//! copies to skeptic. The expansion follows mdBook 0.5's `links.rs` and
+//! `take_lines.rs` line by line (the same regular expressions, the same
+//! hidden-line prefix, the same recursion), and the `mdbook` test checks
+//! that it gives the very text mdBook gives for every chapter.
+//!
+//! Where mdBook only logs an error and carries on (a missing file), or
+//! silently renders an empty block (a misspelled anchor), this module
+//! reports an error naming the chapter, the directive and the file.
+//!
+//! This file is compiled twice: by the build script (through `#[path]`)
+//! and as a module of the `book-tests` library.
+
+use regex::{Captures, Regex};
+use std::collections::BTreeSet;
+use std::fs;
+use std::ops::{Bound, RangeBounds};
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+const ESCAPE_CHAR: char = '\\';
+const MAX_LINK_NESTED_DEPTH: usize = 10;
+
+static LINK: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?x)              # insignificant whitespace mode
+        \\\{\{\#.*\}\}      # match escaped link
+        |                   # or
+        \{\{\s*             # link opening parens and whitespace
+        \#([a-zA-Z0-9_]+)   # link type
+        \s+                 # separating whitespace
+        ([^}]+)             # link target path and space separated properties
+        \}\}                # link closing parens",
+    )
+    .unwrap()
+});
+static ANCHOR_START: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"ANCHOR:\s*(?P<anchor_name>[\w_-]+)").unwrap()
+});
+static ANCHOR_END: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"ANCHOR_END:\s*(?P<anchor_name>[\w_-]+)").unwrap()
+});
+
+/// One file (and anchor, if any) that a chapter pulled in.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Use {
+    /// The included file, as the directive names it joined to its base
+    /// directory (not canonicalised).
+    pub file: PathBuf,
+    pub anchor: Option<String>,
+    /// `include`, `rustdoc_include` or `playground`.
+    pub kind: String,
+}
+
+/// A chapter after expansion.
+#[derive(Debug, Default)]
+pub struct Expanded {
+    pub content: String,
+    pub uses: Vec<Use>,
+    /// Problems found; empty when the chapter is sound.
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Range {
+    Lines(Option<usize>, Option<usize>, bool),
+    Anchor(String),
+}
+
+impl Range {
+    /// Mirrors mdBook's `parse_range_or_anchor`.
+    fn parse(parts: Option<&str>) -> Range {
+        let mut parts = parts.unwrap_or("").splitn(3, ':').fuse();
+        let next = parts.next();
+        let start = if let Some(v) = next.and_then(|s| s.parse::<usize>().ok())
+        {
+            Some(v.saturating_sub(1))
+        } else if let Some("") = next {
+            None
+        } else if let Some(anchor) = next {
+            return Range::Anchor(anchor.to_string());
+        } else {
+            None
+        };
+        let end = parts.next().map(|s| s.parse::<usize>());
+        match (start, end) {
+            (Some(s), Some(Ok(e))) => Range::Lines(Some(s), Some(e), false),
+            (Some(s), Some(Err(_))) => Range::Lines(Some(s), None, false),
+            (Some(s), None) => Range::Lines(Some(s), Some(s + 1), false),
+            (None, Some(Ok(e))) => Range::Lines(None, Some(e), false),
+            (None, _) => Range::Lines(None, None, true),
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        matches!(self, Range::Lines(_, _, true))
+    }
+}
+
+impl RangeBounds<usize> for Range {
+    fn start_bound(&self) -> Bound<&usize> {
+        match self {
+            Range::Lines(Some(s), _, _) => Bound::Included(s),
+            _ => Bound::Unbounded,
+        }
+    }
+    fn end_bound(&self) -> Bound<&usize> {
+        match self {
+            Range::Lines(_, Some(e), _) => Bound::Excluded(e),
+            _ => Bound::Unbounded,
+        }
+    }
+}
+
+fn take_lines(s: &str, range: &Range) -> String {
+    let start = match range.start_bound() {
+        Bound::Included(&n) => n,
+        _ => 0,
+    };
+    let lines = s.lines().skip(start);
+    match range.end_bound() {
+        Bound::Excluded(end) => lines
+            .take(end.saturating_sub(start))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => lines.collect::<Vec<_>>().join("\n"),
+    }
+}
+
+fn take_anchored_lines(s: &str, anchor: &str) -> String {
+    let mut retained = Vec::<&str>::new();
+    let mut anchor_found = false;
+    for l in s.lines() {
+        if anchor_found {
+            match ANCHOR_END.captures(l) {
+                Some(cap) => {
+                    if &cap["anchor_name"] == anchor {
+                        break;
+                    }
+                }
+                None => {
+                    if !ANCHOR_START.is_match(l) {
+                        retained.push(l);
+                    }
+                }
+            }
+        } else if let Some(cap) = ANCHOR_START.captures(l) {
+            if &cap["anchor_name"] == anchor {
+                anchor_found = true;
+            }
+        }
+    }
+    retained.join("\n")
+}
+
+fn take_rustdoc_include_lines(s: &str, range: &Range) -> String {
+    let mut output = String::with_capacity(s.len());
+    for (index, line) in s.lines().enumerate() {
+        if !range.contains(&index) {
+            output.push_str("# ");
+        }
+        output.push_str(line);
+        output.push('\n');
+    }
+    output.pop();
+    output
+}
+
+fn take_rustdoc_include_anchored_lines(s: &str, anchor: &str) -> String {
+    let mut output = String::with_capacity(s.len());
+    let mut within = false;
+    for l in s.lines() {
+        if within {
+            match ANCHOR_END.captures(l) {
+                Some(cap) => {
+                    if &cap["anchor_name"] == anchor {
+                        within = false;
+                    }
+                }
+                None => {
+                    if !ANCHOR_START.is_match(l) {
+                        output.push_str(l);
+                        output.push('\n');
+                    }
+                }
+            }
+        } else if let Some(cap) = ANCHOR_START.captures(l) {
+            if &cap["anchor_name"] == anchor {
+                within = true;
+            }
+        } else if !ANCHOR_END.is_match(l) {
+            output.push_str("# ");
+            output.push_str(l);
+            output.push('\n');
+        }
+    }
+    output.pop();
+    output
+}
+
+/// The anchors a file declares, checked for balance: every `ANCHOR: x`
+/// has one `ANCHOR_END: x` after it, and names are not declared twice.
+pub fn anchors_of(text: &str) -> Result<BTreeSet<String>, String> {
+    let mut open: Vec<(String, usize)> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        if let Some(cap) = ANCHOR_END.captures(line) {
+            let name = &cap["anchor_name"];
+            match open.iter().position(|(o, _)| o == name) {
+                Some(p) => {
+                    open.remove(p);
+                }
+                None => {
+                    return Err(format!(
+                        "line {n}: ANCHOR_END: {name} without a matching \
+                         ANCHOR: {name} before it"
+                    ));
+                }
+            }
+        } else if let Some(cap) = ANCHOR_START.captures(line) {
+            let name = cap["anchor_name"].to_string();
+            if !seen.insert(name.clone()) {
+                return Err(format!(
+                    "line {n}: anchor `{name}` declared twice"
+                ));
+            }
+            open.push((name, n));
+        }
+    }
+    if let Some((name, n)) = open.first() {
+        return Err(format!(
+            "line {n}: ANCHOR: {name} is never closed by ANCHOR_END: {name}"
+        ));
+    }
+    Ok(seen)
+}
+
+enum Link<'a> {
+    Escaped,
+    Include(PathBuf, Range),
+    RustdocInclude(PathBuf, Range),
+    Playground(PathBuf, Vec<&'a str>),
+    Title,
+}
+
+fn parse_link<'a>(cap: &Captures<'a>) -> Option<Link<'a>> {
+    match (cap.get(0), cap.get(1), cap.get(2)) {
+        (_, Some(typ), Some(_)) if typ.as_str() == "title" => Some(Link::Title),
+        (_, Some(typ), Some(rest)) => {
+            let mut props = rest.as_str().split_whitespace();
+            let file = props.next()?;
+            let props: Vec<&str> = props.collect();
+            let split = |p: &str| {
+                let mut parts = p.splitn(2, ':');
+                let path = PathBuf::from(parts.next().unwrap());
+                (path, Range::parse(parts.next()))
+            };
+            match typ.as_str() {
+                "include" => {
+                    let (p, r) = split(file);
+                    Some(Link::Include(p, r))
+                }
+                "rustdoc_include" => {
+                    let (p, r) = split(file);
+                    Some(Link::RustdocInclude(p, r))
+                }
+                "playground" | "playpen" => {
+                    Some(Link::Playground(file.into(), props))
+                }
+                _ => None,
+            }
+        }
+        (Some(m), None, None) if m.as_str().starts_with(ESCAPE_CHAR) => {
+            Some(Link::Escaped)
+        }
+        _ => None,
+    }
+}
+
+/// Expands one chapter. `src_dir` is the book's `src/`, `chapter` the
+/// chapter's path relative to it.
+pub fn expand_chapter(src_dir: &Path, chapter: &Path, text: &str) -> Expanded {
+    let base = src_dir.join(chapter.parent().unwrap_or(Path::new("")));
+    let mut out = Expanded::default();
+    let name = chapter.display().to_string();
+    out.content = replace_all(text, &base, &name, 0, &mut out);
+    out
+}
+
+fn replace_all(
+    s: &str,
+    base: &Path,
+    chapter: &str,
+    depth: usize,
+    out: &mut Expanded,
+) -> String {
+    let mut previous_end = 0;
+    let mut replaced = String::new();
+    for cap in LINK.captures_iter(s) {
+        let whole = cap.get(0).unwrap();
+        let Some(link) = parse_link(&cap) else {
+            out.errors.push(format!(
+                "{chapter}: unknown directive `{}` (mdBook leaves it in the \
+                 page as text)",
+                whole.as_str()
+            ));
+            continue;
+        };
+        replaced.push_str(&s[previous_end..whole.start()]);
+        let text = whole.as_str();
+        match render(&link, base, text, chapter, out) {
+            Ok(new_content) => {
+                let rel = match &link {
+                    Link::Include(p, _)
+                    | Link::RustdocInclude(p, _)
+                    | Link::Playground(p, _) => Some(
+                        base.join(p)
+                            .parent()
+                            .expect("included file is not /")
+                            .to_path_buf(),
+                    ),
+                    _ => None,
+                };
+                if depth < MAX_LINK_NESTED_DEPTH {
+                    match rel {
+                        Some(rel) => replaced.push_str(&replace_all(
+                            &new_content,
+                            &rel,
+                            chapter,
+                            depth + 1,
+                            out,
+                        )),
+                        None => replaced.push_str(&new_content),
+                    }
+                } else {
+                    out.errors.push(format!(
+                        "{chapter}: includes nested deeper than \
+                         {MAX_LINK_NESTED_DEPTH} (a cycle?) at `{text}`"
+                    ));
+                }
+                previous_end = whole.end();
+            }
+            Err(e) => {
+                out.errors.push(e);
+                previous_end = whole.start();
+            }
+        }
+    }
+    replaced.push_str(&s[previous_end..]);
+    replaced
+}
+
+fn render(
+    link: &Link,
+    base: &Path,
+    text: &str,
+    chapter: &str,
+    out: &mut Expanded,
+) -> Result<String, String> {
+    let read = |p: &Path| {
+        let target = base.join(p);
+        fs::read_to_string(&target).map_err(|e| {
+            format!(
+                "{chapter}: `{text}`: cannot read {}: {e}",
+                target.display()
+            )
+        })
+    };
+    let check_range = |file: &Path, s: &str, range: &Range| match range {
+        Range::Anchor(a) => match anchors_of(s) {
+            Err(e) => Err(format!(
+                "{chapter}: `{text}`: {}: unbalanced anchors: {e}",
+                base.join(file).display()
+            )),
+            Ok(set) if !set.contains(a) => Err(format!(
+                "{chapter}: `{text}`: no anchor `{a}` in {} (it has: {})",
+                base.join(file).display(),
+                set.iter().cloned().collect::<Vec<_>>().join(", ")
+            )),
+            Ok(_) => Ok(()),
+        },
+        r if r.is_full() => Ok(()),
+        _ => Err(format!(
+            "{chapter}: `{text}`: line ranges break silently when a \
+             listing changes; use an anchor"
+        )),
+    };
+    let mut record = |file: &Path, range: Option<&Range>, kind: &str| {
+        out.uses.push(Use {
+            file: base.join(file),
+            anchor: match range {
+                Some(Range::Anchor(a)) => Some(a.clone()),
+                _ => None,
+            },
+            kind: kind.to_string(),
+        })
+    };
+    match link {
+        Link::Escaped => Ok(text[1..].to_owned()),
+        Link::Title => Ok(String::new()),
+        Link::Include(p, range) => {
+            let s = read(p)?;
+            // mdBook renders a bad anchor as nothing: we do the same, and
+            // report it.
+            if let Err(e) = check_range(p, &s, range) {
+                out.errors.push(e);
+            }
+            record(p, Some(range), "include");
+            Ok(match range {
+                Range::Anchor(a) => take_anchored_lines(&s, a),
+                r => take_lines(&s, r),
+            })
+        }
+        Link::RustdocInclude(p, range) => {
+            let s = read(p)?;
+            if let Err(e) = check_range(p, &s, range) {
+                out.errors.push(e);
+            }
+            record(p, Some(range), "rustdoc_include");
+            Ok(match range {
+                Range::Anchor(a) => take_rustdoc_include_anchored_lines(&s, a),
+                r => take_rustdoc_include_lines(&s, r),
+            })
+        }
+        Link::Playground(p, attrs) => {
+            let mut contents = read(p)?;
+            record(p, None, "playground");
+            let ftype = if attrs.is_empty() { "rust" } else { "rust," };
+            if !contents.ends_with('\n') {
+                contents.push('\n');
+            }
+            Ok(format!("```{ftype}{}\n{contents}```\n", attrs.join(",")))
+        }
+    }
+}
+
+/// A fenced code block of a markdown file, as the book uses them: fences
+/// at the start of a line, three or more backticks.
+#[derive(Debug)]
+pub struct Block {
+    /// 1-based line of the opening fence.
+    pub line: usize,
+    pub info: String,
+    pub body: String,
+}
+
+impl Block {
+    /// The info string's tokens, split the way rustdoc and skeptic do.
+    pub fn tokens(&self) -> Vec<&str> {
+        self.info
+            .split(|c: char| !(c == '_' || c == '-' || c.is_alphanumeric()))
+            .filter(|t| !t.is_empty())
+            .collect()
+    }
+
+    pub fn is_rust(&self) -> bool {
+        self.tokens().first() == Some(&"rust")
+    }
+}
+
+/// The fenced blocks of a markdown text.
+pub fn blocks(text: &str) -> Vec<Block> {
+    let mut found = Vec::new();
+    let mut open: Option<(usize, String, usize, Vec<&str>)> = None;
+    for (i, line) in text.lines().enumerate() {
+        let ticks = line.len() - line.trim_start_matches('`').len();
+        match &mut open {
+            None if ticks >= 3 => {
+                open = Some((i + 1, line[ticks..].trim().into(), ticks, vec![]))
+            }
+            Some((_, _, n, _))
+                if ticks >= *n && line.trim() == &line[..ticks] =>
+            {
+                let (l, info, _, body) = open.take().unwrap();
+                let mut body = body.join("\n");
+                body.push('\n');
+                found.push(Block {
+                    line: l,
+                    info,
+                    body,
+                });
+            }
+            Some((_, _, _, body)) => body.push(line),
+            None => {}
+        }
+    }
+    found
+}
+
+/// The copy of an expanded chapter that skeptic reads. skeptic runs a
+/// `compile_fail` block as an ordinary program (and so would report it as
+/// a failure), so those blocks become plain text here; the `fail-*`
+/// listings they come from are checked by the output tests, and rustdoc
+/// checks them again through `mdbook test`.
+pub fn for_skeptic(expanded: &str) -> String {
+    let mut out = String::with_capacity(expanded.len());
+    for line in expanded.split_inclusive('\n') {
+        let ticks = line.len() - line.trim_start_matches('`').len();
+        if ticks >= 3 {
+            let info = line[ticks..].trim();
+            let block = Block {
+                line: 0,
+                info: info.to_string(),
+                body: String::new(),
+            };
+            if block.is_rust() && block.tokens().contains(&"compile_fail") {
+                out.push_str(&line[..ticks]);
+                out.push_str("text\n");
+                continue;
+            }
+        }
+        out.push_str(line);
+    }
+    out
+}

@@ -1,0 +1,257 @@
+//! The book's verification pipeline, shared by the test files in
+//! `tests/tests/`. Nothing here is shown in the book.
+
+pub mod copy_out;
+pub mod expand;
+pub mod outputs;
+pub mod pattern;
+
+use serde_json::Value;
+use std::collections::HashMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The repository's root (the workspace).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A `cargo` command run from the root, offline (every crate the book
+/// needs is already in the local registry once the workspace has built)
+/// and without colours, so that its diagnostics can be compared as text.
+pub fn cargo() -> Command {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root())
+        .env("CARGO_TERM_COLOR", "never")
+        .env_remove("RUSTC_WRAPPER");
+    cmd
+}
+
+/// The workspace's target directory, wherever `CARGO_TARGET_DIR` or a
+/// config file put it.
+pub fn target_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let out = cargo()
+            .args(["metadata", "--format-version", "1", "--no-deps"])
+            .arg("--offline")
+            .output()
+            .expect("cannot run cargo metadata");
+        assert!(out.status.success(), "cargo metadata failed");
+        let meta: Value = serde_json::from_slice(&out.stdout).unwrap();
+        PathBuf::from(meta["target_directory"].as_str().unwrap())
+    })
+}
+
+/// One artifact reported by `cargo build --message-format=json`.
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    pub package: String,
+    pub kinds: Vec<String>,
+    pub filenames: Vec<PathBuf>,
+    pub executable: Option<PathBuf>,
+}
+
+/// Runs `cargo build <args>` and returns what it built. Nested builds share
+/// the workspace's target directory, so they reuse every dependency the
+/// outer `cargo test` already compiled.
+pub fn cargo_build(args: &[&str]) -> Vec<Artifact> {
+    let out = cargo()
+        .args(["build", "--offline", "--message-format=json"])
+        .args(args)
+        .output()
+        .expect("cannot run cargo build");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        let rendered: String = stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter_map(|v| v["message"]["rendered"].as_str().map(String::from))
+            .collect();
+        panic!(
+            "cargo build {args:?} failed:\n{rendered}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["reason"] == "compiler-artifact")
+        .map(|v| Artifact {
+            package: package_name(&v),
+            kinds: strings(&v["target"]["kind"]),
+            filenames: strings(&v["filenames"])
+                .into_iter()
+                .map(PathBuf::from)
+                .collect(),
+            executable: v["executable"].as_str().map(PathBuf::from),
+        })
+        .collect()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(String::from))
+        .collect()
+}
+
+/// The package name out of a compiler message's `package_id`, in either
+/// of the id formats cargo has used (`name 1.0.0 (source)` and
+/// `source#name@1.0.0`).
+fn package_name(v: &Value) -> String {
+    let id = v["package_id"].as_str().unwrap_or_default();
+    if id.contains(' ') {
+        return id.split(' ').next().unwrap().to_string();
+    }
+    let tail = id.rsplit('#').next().unwrap();
+    match tail.split_once('@') {
+        Some((name, _)) => name.to_string(),
+        // `path+file:///.../name#1.0.0`: the name is the last path segment.
+        None => id
+            .split('#')
+            .next()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string(),
+    }
+}
+
+/// Every binary of the workspace's listings, by package name, built once
+/// per test process.
+pub fn workspace_bins() -> &'static HashMap<String, PathBuf> {
+    static BINS: OnceLock<HashMap<String, PathBuf>> = OnceLock::new();
+    BINS.get_or_init(|| {
+        cargo_build(&["--workspace", "--bins"])
+            .into_iter()
+            .filter_map(|a| a.executable.map(|e| (a.package, e)))
+            .collect()
+    })
+}
+
+/// The directory to give `mdbook test -L`: exactly one build of every crate
+/// the book's code uses (tokio, crossbeam and what they depend on). The
+/// target directory's own `deps/` will not do: it holds several builds of
+/// some crates, and rustdoc refuses to choose (E0464).
+pub fn mdbook_deps_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let artifacts = cargo_build(&["-p", "book-deps"]);
+        let dir = target_dir().join("mdbook-deps");
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        for a in artifacts.iter().filter(|a| a.package != "book-deps") {
+            for f in &a.filenames {
+                fs::copy(f, dir.join(f.file_name().unwrap())).unwrap();
+            }
+        }
+        dir
+    })
+}
+
+/// Runs `cmd` with a time limit, killing it when the limit passes.
+pub fn run_with_timeout(mut cmd: Command, limit: Duration) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+    // Drain both pipes on their own threads so a chatty child never blocks.
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = out.read_to_end(&mut v);
+        v
+    });
+    let err = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = err.read_to_end(&mut v);
+        v
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} ran longer than {limit:?} and was killed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
+/// Copies a listing folder, without any `target/` in it, into `to`, with
+/// the workspace's `Cargo.lock` beside it so that it resolves the same
+/// versions as the book.
+pub fn copy_listing(from: &Path, to: &Path) {
+    fn copy_dir(from: &Path, to: &Path) {
+        fs::create_dir_all(to).unwrap();
+        for entry in fs::read_dir(from).unwrap().flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            if path.is_dir() {
+                if name != "target" {
+                    copy_dir(&path, &to.join(&name));
+                }
+            } else {
+                fs::copy(&path, to.join(&name)).unwrap();
+            }
+        }
+    }
+    copy_dir(from, to);
+    fs::copy(root().join("Cargo.lock"), to.join("Cargo.lock")).unwrap();
+}
+
+/// The `name` in a listing's Cargo.toml.
+pub fn package_of(dir: &Path) -> String {
+    let manifest = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    manifest
+        .lines()
+        .find_map(|l| {
+            let (key, value) = l.split_once('=')?;
+            (key.trim() == "name")
+                .then(|| value.trim().trim_matches('"').to_string())
+        })
+        .unwrap_or_else(|| panic!("no package name in {}", dir.display()))
+}
+
+/// A short report of where two texts first differ.
+pub fn diff(expected: &str, actual: &str) -> String {
+    let e: Vec<&str> = expected.lines().collect();
+    let a: Vec<&str> = actual.lines().collect();
+    let first = (0..e.len().max(a.len()))
+        .find(|&i| e.get(i) != a.get(i))
+        .unwrap_or(0);
+    format!(
+        "first difference at line {}:\n  shown: {:?}\n  real:  {:?}\n\
+         --- shown ---\n{expected}\n--- real ---\n{actual}",
+        first + 1,
+        e.get(first).copied().unwrap_or("<end>"),
+        a.get(first).copied().unwrap_or("<end>"),
+    )
+}
+
+/// Whether the run asked to rewrite the shown outputs from real runs.
+pub fn blessing() -> bool {
+    std::env::var_os("BLESS").is_some_and(|v| v == "1")
+}

@@ -1,0 +1,111 @@
+//! `output.pattern`: what a run's output must look like when parts of it
+//! vary from run to run.
+//!
+//! The pattern is the output itself with each varying number replaced by a
+//! placeholder that states its invariant:
+//!
+//! - `{int:LO..=HI}`: an integer between LO and HI inclusive;
+//! - `{dec:LO..=HI}`: a decimal number (optional fraction) in that range.
+//!
+//! Everything else must match literally, line by line.
+
+use regex::Regex;
+use std::sync::LazyLock;
+
+static PLACEHOLDER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\{(int|dec):(-?[0-9.]+)\.\.=(-?[0-9.]+)\}").unwrap()
+});
+
+struct Slot {
+    kind: String,
+    lo: f64,
+    hi: f64,
+}
+
+/// Checks `text` against `pattern`; the error says which line and which
+/// field broke the pattern.
+pub fn check(pattern: &str, text: &str) -> Result<(), String> {
+    let p: Vec<&str> = pattern.lines().collect();
+    let t: Vec<&str> = text.lines().collect();
+    if p.len() != t.len() {
+        return Err(format!(
+            "the pattern has {} lines, the output {}",
+            p.len(),
+            t.len()
+        ));
+    }
+    for (n, (pl, tl)) in p.iter().zip(&t).enumerate() {
+        check_line(pl, tl).map_err(|e| {
+            format!("line {}: {e}\n  pattern: {pl}\n  output:  {tl}", n + 1)
+        })?;
+    }
+    Ok(())
+}
+
+fn check_line(pattern: &str, line: &str) -> Result<(), String> {
+    let mut re = String::from("^");
+    let mut slots = Vec::new();
+    let mut last = 0;
+    for cap in PLACEHOLDER.captures_iter(pattern) {
+        let m = cap.get(0).unwrap();
+        re.push_str(&regex::escape(&pattern[last..m.start()]));
+        let kind = cap[1].to_string();
+        re.push_str(if kind == "int" {
+            r"(-?\d+)"
+        } else {
+            r"(-?\d+(?:\.\d+)?)"
+        });
+        let bound = |s: &str| {
+            s.parse::<f64>()
+                .map_err(|_| format!("bad bound `{s}` in `{}`", m.as_str()))
+        };
+        slots.push(Slot {
+            kind,
+            lo: bound(&cap[2])?,
+            hi: bound(&cap[3])?,
+        });
+        last = m.end();
+    }
+    re.push_str(&regex::escape(&pattern[last..]));
+    re.push('$');
+    let re = Regex::new(&re).unwrap();
+    let caps = re
+        .captures(line)
+        .ok_or_else(|| "the fixed text does not match".to_string())?;
+    for (i, slot) in slots.iter().enumerate() {
+        let field = &caps[i + 1];
+        let v: f64 = field.parse().unwrap();
+        if !(slot.lo..=slot.hi).contains(&v) {
+            return Err(format!(
+                "field {} is {field}, outside the invariant {}:{}..={}",
+                i + 1,
+                slot.kind,
+                slot.lo,
+                slot.hi
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check;
+
+    #[test]
+    fn placeholders_check_their_ranges() {
+        let p = "lost {int:0..=100000} of 100000\ntook {dec:0..=5} s";
+        assert!(check(p, "lost 250 of 100000\ntook 1.25 s").is_ok());
+        assert!(check(p, "lost 250 of 100001\ntook 1.25 s").is_err());
+        assert!(check(p, "lost 100001 of 100000\ntook 1 s").is_err());
+        assert!(check(p, "lost 2.5 of 100000\ntook 1 s").is_err());
+        assert!(check(p, "lost 1 of 100000").is_err());
+    }
+
+    #[test]
+    fn literal_braces_and_regex_characters_stay_literal() {
+        let p = "v = {:?} (a+b)* {int:1..=3}";
+        assert!(check(p, "v = {:?} (a+b)* 2").is_ok());
+        assert!(check(p, "v = {:?} (aab)* 2").is_err());
+    }
+}

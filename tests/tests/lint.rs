@@ -1,0 +1,165 @@
+//! The house rules for listings that a compiler would not catch.
+
+use book_tests::{cargo, root, run_with_timeout};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+fn listing_dirs() -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    for chapter in fs::read_dir(root().join("listings")).unwrap().flatten() {
+        for listing in fs::read_dir(chapter.path()).unwrap().flatten() {
+            if listing.path().join("Cargo.toml").is_file() {
+                dirs.push(listing.path());
+            }
+        }
+    }
+    dirs.sort();
+    dirs
+}
+
+fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = entry.path();
+        if p.is_dir() && entry.file_name() != "target" {
+            rust_files(&p, found);
+        } else if p.extension().is_some_and(|e| e == "rs") {
+            found.push(p);
+        }
+    }
+}
+
+/// `[dependencies]` lines of a manifest, by crate name.
+fn dependency_lines(manifest: &str) -> Vec<(String, String)> {
+    let mut in_deps = false;
+    let mut deps = Vec::new();
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_deps = line == "[dependencies]";
+        } else if in_deps && !line.is_empty() && !line.starts_with('#') {
+            let name = line.split('=').next().unwrap().trim().to_string();
+            deps.push((name, line.to_string()));
+        }
+    }
+    deps
+}
+
+/// Each listing's manifest stands alone and names its dependencies exactly
+/// as `tests/book-deps` and `tests/Cargo.toml` do, so one build of each
+/// crate serves the workspace, the copied-out listings, skeptic and
+/// `mdbook test`.
+#[test]
+fn listing_manifests_follow_the_conventions() {
+    let book_deps =
+        fs::read_to_string(root().join("tests/book-deps/Cargo.toml")).unwrap();
+    let tests = fs::read_to_string(root().join("tests/Cargo.toml")).unwrap();
+    let known = dependency_lines(&book_deps);
+    let mut problems = Vec::new();
+    for dir in listing_dirs() {
+        let rel = dir.strip_prefix(root()).unwrap().display().to_string();
+        let manifest = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+        let chapter = dir.parent().unwrap().file_name().unwrap();
+        let chapter = chapter.to_string_lossy();
+        let prefix = chapter.split('-').next().unwrap();
+        let folder = dir.file_name().unwrap().to_string_lossy();
+        let name = format!("name = \"{prefix}-{folder}\"");
+        if !manifest.lines().any(|l| l.trim() == name) {
+            problems.push(format!("{rel}: the package must be `{name}`"));
+        }
+        if !manifest.lines().any(|l| l.trim() == "edition = \"2024\"") {
+            problems.push(format!("{rel}: edition must be 2024"));
+        }
+        for bad in ["path =", "workspace", "[dev-dependencies]"] {
+            if manifest.contains(bad) {
+                problems
+                    .push(format!("{rel}: `{bad}` would not survive a copy"));
+            }
+        }
+        for (dep, line) in dependency_lines(&manifest) {
+            match known.iter().find(|(k, _)| *k == dep) {
+                None => problems.push(format!(
+                    "{rel}: {dep} is not in tests/book-deps/Cargo.toml (nor \
+                     linked by skeptic or mdbook test)"
+                )),
+                Some((_, spelled)) if *spelled != line => problems
+                    .push(format!("{rel}: `{line}` differs from `{spelled}`")),
+                Some((_, spelled)) if !tests.contains(spelled.as_str()) => {
+                    problems.push(format!(
+                        "tests/Cargo.toml lacks `{spelled}`, so skeptic \
+                         cannot link it"
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn listings_are_formatted() {
+    let mut files = Vec::new();
+    rust_files(&root().join("listings"), &mut files);
+    let mut cmd = Command::new("rustfmt");
+    cmd.args(["--check", "--edition", "2024"]).args(&files);
+    let out = run_with_timeout(cmd, Duration::from_secs(120));
+    assert!(
+        out.status.success(),
+        "rustfmt --check (run `cargo fmt --all` and rustfmt the fail-* \
+         listings):\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn listing_lines_fit_the_page() {
+    let mut files = Vec::new();
+    rust_files(&root().join("listings"), &mut files);
+    let mut long = Vec::new();
+    for f in files {
+        for (i, line) in fs::read_to_string(&f).unwrap().lines().enumerate() {
+            if line.chars().count() > 80 {
+                long.push(format!("{}:{}", f.display(), i + 1));
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "lines over 80 columns:\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn listings_pass_clippy() {
+    let mut cmd = cargo();
+    cmd.args(["clippy", "--offline", "--workspace", "--all-targets"])
+        .args(["--exclude", "book-tests", "--exclude", "book-deps"])
+        .args(["--", "-D", "warnings"]);
+    let out = run_with_timeout(cmd, Duration::from_secs(600));
+    assert!(
+        out.status.success(),
+        "clippy:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `cargo build` inside a `fail-*` folder works only if the workspace
+/// excludes it by its path (`exclude` takes no globs).
+#[test]
+fn fail_listings_are_excluded_from_the_workspace() {
+    let manifest = fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    for dir in listing_dirs() {
+        let rel = dir.strip_prefix(root()).unwrap().display().to_string();
+        let is_fail = dir
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("fail-");
+        if is_fail && !manifest.contains(&format!("\"{rel}\"")) {
+            panic!("Cargo.toml's workspace.exclude lacks \"{rel}\"");
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! `mdbook test`, through the mdBook library itself, and a check that the
+//! build script expands chapters exactly as mdBook does.
+
+use book_tests::{expand, mdbook_deps_dir, root};
+use mdbook_driver::MDBook;
+use mdbook_driver::book::BookItem;
+use mdbook_driver::builtin_renderers::MarkdownRenderer;
+
+/// What `mdbook test -L target/mdbook-deps` does: rustdoc compiles and runs
+/// every Rust block of every chapter with the book's edition (2024), and
+/// checks that `compile_fail` blocks fail with the error code they name.
+#[test]
+fn mdbook_test() {
+    let deps = mdbook_deps_dir();
+    let mut book = MDBook::load(root()).expect("cannot load the book");
+    if let Err(e) = book.test(vec![deps.to_str().unwrap()]) {
+        panic!("mdbook test failed (rustdoc's output is above): {e:#}");
+    }
+}
+
+/// skeptic tests the build script's expansion of each chapter; this makes
+/// sure it is the text mdBook itself renders and tests.
+#[test]
+fn expansion_matches_mdbook() {
+    let book = MDBook::load(root()).expect("cannot load the book");
+    let (preprocessed, _) = book
+        .preprocess_book(&MarkdownRenderer::new())
+        .expect("mdBook cannot preprocess the book");
+    let src = root().join("src");
+    let mut chapters = 0;
+    for item in preprocessed.iter() {
+        let BookItem::Chapter(ch) = item else {
+            continue;
+        };
+        let Some(path) = &ch.path else { continue };
+        let raw = std::fs::read_to_string(src.join(path)).unwrap();
+        let ours = expand::expand_chapter(&src, path, &raw);
+        assert!(ours.errors.is_empty(), "{:?}", ours.errors);
+        assert_eq!(
+            ours.content,
+            ch.content,
+            "{}: our expansion differs from mdBook's",
+            path.display()
+        );
+        chapters += 1;
+    }
+    assert!(chapters > 0, "the book has no chapters");
+}
+
+/// The same comparison on a scratch book full of edge cases: nested and
+/// escaped directives, anchors inside anchors, line ranges, a missing file
+/// and a missing anchor (which mdBook renders without complaint and the
+/// build script reports).
+#[test]
+fn expansion_matches_mdbook_on_edge_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let write = |rel: &str, text: &str| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write("book.toml", "[book]\ntitle = \"t\"\n");
+    write("src/SUMMARY.md", "[a](a.md)\n- [b](part/b.md)\n");
+    write(
+        "code/main.rs",
+        "use std::fmt;\n// ANCHOR: all\n// ANCHOR: here\nfn main() {\n    \
+         // ANCHOR: inner\n    println!(\"hi\");\n    \
+         // ANCHOR_END: inner\n}\n// ANCHOR_END: here\n// ANCHOR_END: all\n\
+         #[cfg(test)]\nmod tests {}\n",
+    );
+    write(
+        "code/nested.md",
+        "before\n{{#include main.rs:inner}}\nafter\n",
+    );
+    write(
+        "src/a.md",
+        "# A\n\n```rust\n{{#rustdoc_include ../code/main.rs:here}}\n```\n\n\
+         ```rust\n{{#rustdoc_include ../code/main.rs:inner}}\n```\n\n\
+         {{#include ../code/nested.md}}\n\n\
+         `\\{{#include ../code/main.rs:here}}` stays text.\n\n\
+         {{ #include ../code/main.rs:2:4 }}\n\n\
+         {{#rustdoc_include ../code/main.rs:3}}\n\n\
+         {{#include ../code/missing.rs}}\n\n\
+         {{#include ../code/main.rs:nope}}\n",
+    );
+    write("src/part/b.md", "# B\n{{#include ../../code/main.rs}}\n");
+
+    let book = MDBook::load(root).unwrap();
+    let (preprocessed, _) =
+        book.preprocess_book(&MarkdownRenderer::new()).unwrap();
+    let src = root.join("src");
+    let mut errors = Vec::new();
+    for item in preprocessed.iter() {
+        let BookItem::Chapter(ch) = item else {
+            continue;
+        };
+        let path = ch.path.as_ref().unwrap();
+        let raw = std::fs::read_to_string(src.join(path)).unwrap();
+        let ours = expand::expand_chapter(&src, path, &raw);
+        assert_eq!(ours.content, ch.content, "{}", path.display());
+        errors.extend(ours.errors);
+    }
+    let all = errors.join("\n");
+    assert!(all.contains("missing.rs"), "{all}");
+    assert!(all.contains("no anchor `nope`"), "{all}");
+    assert!(all.contains("line ranges"), "{all}");
+    assert_eq!(errors.len(), 4, "{all}");
+}

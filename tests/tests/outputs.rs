@@ -1,0 +1,2 @@
+//! One test per `output.txt`: see `book_tests::outputs`.
+include!(concat!(env!("OUT_DIR"), "/outputs.rs"));
