@@ -107,3 +107,39 @@ fn expansion_matches_mdbook_on_edge_cases() {
     assert!(all.contains("line ranges"), "{all}");
     assert_eq!(errors.len(), 4, "{all}");
 }
+
+/// `mdbook build` renders the book without a single warning or error.
+#[test]
+fn mdbook_build_is_clean() {
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Log(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Log {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    let log = Log::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let out = tempfile::tempdir().unwrap();
+    let result = tracing::subscriber::with_default(subscriber, || {
+        let mut book = MDBook::load(root())?;
+        book.config.build.build_dir = out.path().to_path_buf();
+        book.build()
+    });
+    let logged = String::from_utf8_lossy(&log.0.lock().unwrap()).into_owned();
+    assert!(result.is_ok(), "mdbook build failed: {result:?}\n{logged}");
+    assert!(logged.is_empty(), "mdbook build logged:\n{logged}");
+    assert!(out.path().join("ch01-02-losing-updates.html").is_file());
+}
