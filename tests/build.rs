@@ -13,6 +13,8 @@
 #[path = "src/expand.rs"]
 #[allow(dead_code)]
 mod expand;
+#[path = "src/layout.rs"]
+mod layout;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::env;
@@ -48,7 +50,7 @@ fn main() {
         skeptic_inputs.push(copy);
     }
 
-    let listings = listing_dirs(&root.join("listings"));
+    let listings = layout::listing_dirs(&root.join("listings"));
     check_listings(&root, &listings, &uses, &mut errors);
 
     if !errors.is_empty() {
@@ -150,6 +152,21 @@ fn check_blocks(
         let path = target.trim().split(':').next().unwrap();
         let folder = listing_folder_name(&src.join(path));
         let is_fail = folder.as_deref().is_some_and(|f| f.starts_with("fail-"));
+        // Only these names are workspace members (see the root Cargo.toml),
+        // and only a member is compiled before the tests run: skeptic would
+        // pass a `should_panic` block that does not compile.
+        let is_member = folder.as_deref().is_some_and(|f| {
+            let f = f.strip_prefix("no-listing-").unwrap_or(f);
+            f.len() > 3
+                && f[..2].bytes().all(|b| b.is_ascii_digit())
+                && f.as_bytes()[2] == b'-'
+        });
+        if !is_fail && !is_member && folder.is_some() {
+            errors.push(format!(
+                "{at}: {path}: a listing folder is named NN-slug, \
+                 no-listing-NN-slug or fail-NN-slug"
+            ));
+        }
         match folder {
             None => errors.push(format!(
                 "{at}: {path} is not inside a listing folder \
@@ -188,23 +205,6 @@ fn listing_folder_name(path: &Path) -> Option<String> {
     parts.get(at + 2).filter(|_| parts.len() > at + 3).cloned()
 }
 
-/// `listings/chNN-topic/<folder>` for every listing, sorted.
-fn listing_dirs(listings: &Path) -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    let Ok(chapters) = fs::read_dir(listings) else {
-        return dirs;
-    };
-    for chapter in chapters.flatten().filter(|e| e.path().is_dir()) {
-        for listing in fs::read_dir(chapter.path()).unwrap().flatten() {
-            if listing.path().join("Cargo.toml").is_file() {
-                dirs.push(listing.path());
-            }
-        }
-    }
-    dirs.sort();
-    dirs
-}
-
 fn canonical(p: &Path) -> PathBuf {
     fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
@@ -234,7 +234,7 @@ fn check_listings(
             errors
                 .push(format!("{rel}/output.txt is not shown by any chapter"));
         }
-        for file in rust_files(&dir.join("src")) {
+        for file in layout::rust_files(&dir.join("src")) {
             let text = fs::read_to_string(&file).unwrap();
             let shown = file.strip_prefix(&dir).unwrap().display();
             match expand::anchors_of(&text) {
@@ -255,23 +255,6 @@ fn check_listings(
             }
         }
     }
-}
-
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in fs::read_dir(&d).into_iter().flatten().flatten() {
-            let p = entry.path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|e| e == "rs") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    files
 }
 
 fn test_name(rel: &str) -> String {

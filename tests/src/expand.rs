@@ -148,10 +148,10 @@ fn take_anchored_lines(s: &str, anchor: &str) -> String {
                     }
                 }
             }
-        } else if let Some(cap) = ANCHOR_START.captures(l) {
-            if &cap["anchor_name"] == anchor {
-                anchor_found = true;
-            }
+        } else if let Some(cap) = ANCHOR_START.captures(l)
+            && &cap["anchor_name"] == anchor
+        {
+            anchor_found = true;
         }
     }
     retained.join("\n")

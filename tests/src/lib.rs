@@ -3,6 +3,7 @@
 
 pub mod copy_out;
 pub mod expand;
+pub mod layout;
 pub mod outputs;
 pub mod pattern;
 

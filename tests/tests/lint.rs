@@ -1,33 +1,13 @@
 //! The house rules for listings that a compiler would not catch.
 
-use book_tests::{cargo, root, run_with_timeout};
+use book_tests::{cargo, layout, root, run_with_timeout};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
 fn listing_dirs() -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    for chapter in fs::read_dir(root().join("listings")).unwrap().flatten() {
-        for listing in fs::read_dir(chapter.path()).unwrap().flatten() {
-            if listing.path().join("Cargo.toml").is_file() {
-                dirs.push(listing.path());
-            }
-        }
-    }
-    dirs.sort();
-    dirs
-}
-
-fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
-    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = entry.path();
-        if p.is_dir() && entry.file_name() != "target" {
-            rust_files(&p, found);
-        } else if p.extension().is_some_and(|e| e == "rs") {
-            found.push(p);
-        }
-    }
+    layout::listing_dirs(&root().join("listings"))
 }
 
 /// `[dependencies]` lines of a manifest, by crate name.
@@ -99,8 +79,7 @@ fn listing_manifests_follow_the_conventions() {
 
 #[test]
 fn listings_are_formatted() {
-    let mut files = Vec::new();
-    rust_files(&root().join("listings"), &mut files);
+    let files = layout::rust_files(&root().join("listings"));
     let mut cmd = Command::new("rustfmt");
     cmd.args(["--check", "--edition", "2024"]).args(&files);
     let out = run_with_timeout(cmd, Duration::from_secs(120));
@@ -115,8 +94,7 @@ fn listings_are_formatted() {
 
 #[test]
 fn listing_lines_fit_the_page() {
-    let mut files = Vec::new();
-    rust_files(&root().join("listings"), &mut files);
+    let files = layout::rust_files(&root().join("listings"));
     let mut long = Vec::new();
     for f in files {
         for (i, line) in fs::read_to_string(&f).unwrap().lines().enumerate() {
