@@ -78,8 +78,9 @@ fn listing_manifests_follow_the_conventions() {
 }
 
 #[test]
-fn listings_are_formatted() {
-    let files = layout::rust_files(&root().join("listings"));
+fn listings_and_pipeline_are_formatted() {
+    let mut files = layout::rust_files(&root().join("listings"));
+    files.extend(layout::rust_files(&root().join("tests")));
     let mut cmd = Command::new("rustfmt");
     cmd.args(["--check", "--edition", "2024"]).args(&files);
     let out = run_with_timeout(cmd, Duration::from_secs(120));
