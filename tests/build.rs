@@ -84,7 +84,10 @@ fn chapters(src: &Path, errors: &mut Vec<String>) -> Vec<PathBuf> {
         for entry in fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
-                stack.push(path);
+                // Generated tables, included by chapters, are not pages.
+                if path != src.join("measurements") {
+                    stack.push(path);
+                }
             } else if path.extension().is_some_and(|e| e == "md") {
                 let rel = path.strip_prefix(src).unwrap().to_path_buf();
                 if rel != Path::new("SUMMARY.md") {
