@@ -1,0 +1,92 @@
+//! The ratios the prose states. Each is rendered, with the measured value,
+//! into `src/measurements/<bench>-claims.md`, which the chapter includes;
+//! rendering fails when a claim no longer holds on the committed results,
+//! and so does the test that re-renders them. Only ratios that are stable
+//! on a noisy two-core machine belong here: never an absolute time.
+
+use crate::render::{Bound, Claim};
+use crate::results::Results;
+
+fn medians(r: &Results, a: (&str, u64), b: (&str, u64)) -> Option<(f64, f64)> {
+    Some((r.point(a.0, a.1)?.median(), r.point(b.0, b.1)?.median()))
+}
+
+pub fn all() -> Vec<Claim> {
+    use crate::memory::{PARKED_TASKS, PARKED_THREADS};
+    use crate::micro::{PINGPONG_CROSSBEAM, PINGPONG_CT, TASKS_MT, THREADS};
+    // WAYS: racy, Mutex, atomic, per-thread, owner, tasks.
+    use crate::contention::WAYS;
+    vec![
+        Claim {
+            bench: "contention",
+            text: "With the article's own setting, 100 threads of 1000 \
+                   increments each, the Mutex version took {ratio} times as \
+                   long as the racy one: starting and joining a hundred \
+                   threads costs far more than the lock",
+            bound: Bound::Below(2.0),
+            ratio: |r| medians(r, (WAYS[1].0, 100), (WAYS[0].0, 100)),
+        },
+        Claim {
+            bench: "contention",
+            text: "With 2 threads of 50 000 increments each, the Mutex \
+                   version took {ratio} times as long as the racy one",
+            bound: Bound::AtLeast(3.0),
+            ratio: |r| medians(r, (WAYS[1].0, 2), (WAYS[0].0, 2)),
+        },
+        Claim {
+            bench: "contention",
+            text: "With 8 threads, the Mutex took {ratio} times as long per \
+                   increment as the atomic fetch_add",
+            bound: Bound::AtLeast(2.0),
+            ratio: |r| medians(r, (WAYS[1].0, 8), (WAYS[2].0, 8)),
+        },
+        Claim {
+            bench: "contention",
+            text: "With 8 threads, the Mutex took {ratio} times as long per \
+                   increment as per-thread counts summed at the end",
+            bound: Bound::AtLeast(3.0),
+            ratio: |r| medians(r, (WAYS[1].0, 8), (WAYS[3].0, 8)),
+        },
+        Claim {
+            bench: "contention",
+            text: "With 8 workers, the cooperative tasks took {ratio} times \
+                   as long per increment as the Mutex: a trip through the \
+                   scheduler for every increment costs more than the lock",
+            bound: Bound::AtLeast(1.5),
+            ratio: |r| medians(r, (WAYS[5].0, 8), (WAYS[1].0, 8)),
+        },
+        Claim {
+            bench: "contention",
+            text: "With 100 workers, the Mutex version took {ratio} times as \
+                   long as 100 cooperative tasks, which need no thread of \
+                   their own",
+            bound: Bound::AtLeast(1.2),
+            ratio: |r| medians(r, (WAYS[1].0, 100), (WAYS[5].0, 100)),
+        },
+        Claim {
+            bench: "spawn",
+            text: "Spawning and joining 10 000 OS threads took {ratio} times \
+                   as long as spawning and joining 10 000 tokio tasks on the \
+                   multi-thread runtime",
+            bound: Bound::AtLeast(10.0),
+            ratio: |r| medians(r, (THREADS, 10_000), (TASKS_MT, 10_000)),
+        },
+        Claim {
+            bench: "handoff",
+            text: "A round trip between two threads over crossbeam channels \
+                   took {ratio} times as long as one between two tasks on a \
+                   current-thread runtime",
+            bound: Bound::AtLeast(1.5),
+            ratio: |r| medians(r, (PINGPONG_CROSSBEAM, 2), (PINGPONG_CT, 2)),
+        },
+        Claim {
+            bench: "memory",
+            text: "A parked OS thread held {ratio} times as much resident \
+                   memory as a parked tokio task",
+            bound: Bound::AtLeast(10.0),
+            ratio: |r| {
+                medians(r, (PARKED_THREADS, 10_000), (PARKED_TASKS, 10_000))
+            },
+        },
+    ]
+}

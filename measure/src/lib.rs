@@ -1,0 +1,37 @@
+//! The book's measurements: benchmarks that produce the raw results in
+//! `measure/results/`, and the renderer that turns them into the tables and
+//! figures under `src/measurements/`. See `cargo measure --help`.
+
+pub mod claims;
+pub mod contention;
+pub mod latency;
+pub mod memory;
+pub mod micro;
+pub mod render;
+pub mod results;
+
+use std::path::PathBuf;
+
+/// Every benchmark, in the order `cargo measure` runs them.
+pub const BENCHES: &[&str] =
+    &["spawn", "handoff", "memory", "latency", "contention"];
+
+/// The repository's root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Runs one benchmark and returns its raw results.
+pub fn run(bench: &str, mode: micro::Mode) -> Option<results::Results> {
+    Some(match bench {
+        "spawn" => micro::spawn(mode),
+        "handoff" => micro::handoff(mode),
+        "memory" => memory::measure(mode),
+        "latency" => latency::measure(mode),
+        "contention" => contention::measure(mode),
+        _ => return None,
+    })
+}

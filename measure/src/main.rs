@@ -1,0 +1,100 @@
+use measure::micro::Mode;
+use measure::{BENCHES, render, results, root};
+use std::process::ExitCode;
+
+const HELP: &str = "\
+cargo measure [--full] [BENCH...]
+    Runs the benchmarks (all of them unless named; quick mode unless
+    --full), saves their raw results in measure/results/, then renders
+    every table and figure under src/measurements/ and checks the ratio
+    claims the chapters make.
+cargo measure render
+    Renders the tables and figures again from the saved results.
+cargo measure check
+    Fails if a table or figure is not what the saved results render to, or
+    if a claim no longer holds.
+
+Benchmarks: ";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = root();
+    match args.first().map(String::as_str) {
+        Some("--help" | "-h") => {
+            println!("{HELP}{}", BENCHES.join(", "));
+            ExitCode::SUCCESS
+        }
+        Some("probe-memory") => {
+            let kind = args.get(1).map(String::as_str).unwrap_or_default();
+            let n = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+            match measure::memory::probe(kind, n) {
+                Ok(bytes) => {
+                    println!("{bytes}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("probe-memory: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Some("render") => finish(render::render_all(&root).and_then(|files| {
+            render::write(&root, &files).map_err(|e| vec![e.to_string()])?;
+            Ok(files.len())
+        })),
+        Some("check") => finish(render::check(&root).map(|()| 0)),
+        _ => {
+            let full = args.iter().any(|a| a == "--full");
+            let mode = if full { Mode::Full } else { Mode::Quick };
+            let named: Vec<&str> = args
+                .iter()
+                .filter(|a| !a.starts_with("--"))
+                .map(String::as_str)
+                .collect();
+            if let Some(bad) = named.iter().find(|n| !BENCHES.contains(n)) {
+                eprintln!(
+                    "unknown benchmark `{bad}`; known: {}",
+                    BENCHES.join(", ")
+                );
+                return ExitCode::from(2);
+            }
+            if !cfg!(not(debug_assertions)) {
+                eprintln!(
+                    "measure: run it as `cargo measure`, a release build"
+                );
+                return ExitCode::from(2);
+            }
+            for bench in BENCHES
+                .iter()
+                .filter(|b| named.is_empty() || named.contains(b))
+            {
+                eprintln!("measure: running `{bench}` ({} mode)", mode.name());
+                let r = measure::run(bench, mode).unwrap();
+                if let Err(e) = results::save(&root, &r) {
+                    eprintln!("cannot save results of {bench}: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+            finish(render::render_all(&root).and_then(|files| {
+                render::write(&root, &files)
+                    .map_err(|e| vec![e.to_string()])?;
+                Ok(files.len())
+            }))
+        }
+    }
+}
+
+fn finish(r: Result<usize, Vec<String>>) -> ExitCode {
+    match r {
+        Ok(n) => {
+            eprintln!("measure: {n} files are current");
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in errors {
+                eprintln!("measure: {e}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

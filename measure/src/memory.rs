@@ -1,0 +1,135 @@
+//! What a parked thread and a parked task hold in memory: a whole-process
+//! figure, so each sample is a fresh process (`measure probe-memory ...`)
+//! that reads its own resident set size before and after parking N.
+
+use crate::micro::Mode;
+use crate::results::{Machine, Point, Results};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+pub const PARKED_THREADS: &str = "parked OS threads";
+pub const PARKED_TASKS: &str = "parked tokio tasks";
+pub const N: u64 = 10_000;
+
+/// The resident set size of this process, in bytes, from /proc.
+fn rss() -> u64 {
+    let status =
+        std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| {
+            v.trim().trim_end_matches("kB").trim().parse::<u64>().ok()
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
+/// In the probe process: park `n` threads or tasks and print how much the
+/// resident set grew, in bytes.
+pub fn probe(kind: &str, n: u64) -> Result<u64, String> {
+    match kind {
+        "threads" => {
+            let release = Arc::new(Barrier::new(n as usize + 1));
+            let parked = Arc::new(AtomicUsize::new(0));
+            let before = rss();
+            let handles: Vec<_> = (0..n)
+                .map(|_| {
+                    let release = release.clone();
+                    let parked = parked.clone();
+                    std::thread::Builder::new()
+                        .spawn(move || {
+                            parked.fetch_add(1, Ordering::SeqCst);
+                            release.wait();
+                        })
+                        .map_err(|e| format!("spawning a thread failed: {e}"))
+                })
+                .collect::<Result<_, _>>()?;
+            while parked.load(Ordering::SeqCst) < n as usize {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let after = rss();
+            release.wait();
+            for h in handles {
+                h.join().unwrap();
+            }
+            Ok(after.saturating_sub(before))
+        }
+        "tasks" => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            Ok(rt.block_on(async {
+                let release =
+                    Arc::new(tokio::sync::Barrier::new(n as usize + 1));
+                let before = rss();
+                let handles: Vec<_> = (0..n)
+                    .map(|_| {
+                        let release = release.clone();
+                        tokio::spawn(async move {
+                            release.wait().await;
+                        })
+                    })
+                    .collect();
+                // One turn of the run queue polls every task once: each
+                // reaches the barrier and parks.
+                tokio::task::yield_now().await;
+                let after = rss();
+                release.wait().await;
+                for h in handles {
+                    h.await.unwrap();
+                }
+                after.saturating_sub(before)
+            }))
+        }
+        _ => Err(format!("unknown kind `{kind}`: threads or tasks")),
+    }
+}
+
+/// Runs the probe in fresh processes and collects the samples.
+pub fn measure(mode: Mode) -> Results {
+    let runs = match mode {
+        Mode::Quick => 5,
+        Mode::Full => 15,
+    };
+    let exe = std::env::current_exe().unwrap();
+    let mut points = Vec::new();
+    for (series, kind) in [(PARKED_THREADS, "threads"), (PARKED_TASKS, "tasks")]
+    {
+        let mut samples = Vec::new();
+        for _ in 0..runs {
+            let out = Command::new(&exe)
+                .args(["probe-memory", kind, &N.to_string()])
+                .output()
+                .expect("cannot start the memory probe");
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success(),
+                "memory probe failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            samples.push(text.trim().parse::<f64>().unwrap());
+        }
+        eprintln!("memory: {series}: {samples:?}");
+        points.push(Point {
+            series: series.into(),
+            x: N,
+            samples,
+            runs: 0,
+        });
+    }
+    Results {
+        bench: "memory".into(),
+        machine: Machine::this(),
+        mode: mode.name().into(),
+        method: format!(
+            "{runs} fresh processes per row; each parks {N} threads (blocked \
+             on a std Barrier, default stack size) or {N} tasks (awaiting a \
+             tokio Barrier on a current-thread runtime) and reports the growth \
+             of its resident set (VmRSS in /proc/self/status)"
+        ),
+        unit: "bytes".into(),
+        points,
+    }
+}

@@ -1,0 +1,302 @@
+//! Micro-benchmarks, run with criterion: spawning threads and tasks,
+//! handing a message back and forth, and the ways to count of chapter 2.
+//! Criterion takes the samples; we read every sample back from the files
+//! it writes (`<target>/criterion/<group>/.../new/sample.json`), so the
+//! tables show the spread, not only an estimate.
+
+use crate::results::{Machine, Point, Results};
+use criterion::{BenchmarkId, Criterion, SamplingMode};
+use serde_json::Value;
+use std::fs;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mode {
+    Quick,
+    Full,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Quick => "quick",
+            Mode::Full => "full",
+        }
+    }
+
+    fn criterion(self) -> Criterion {
+        let (samples, warm, measure) = match self {
+            Mode::Quick => (10, 200, 800),
+            Mode::Full => (30, 1000, 4000),
+        };
+        Criterion::default()
+            .sample_size(samples)
+            .warm_up_time(Duration::from_millis(warm))
+            .measurement_time(Duration::from_millis(measure))
+            .without_plots()
+    }
+
+    pub(crate) fn samples(self) -> usize {
+        match self {
+            Mode::Quick => 10,
+            Mode::Full => 30,
+        }
+    }
+}
+
+/// Criterion's output directory for a group.
+fn group_dir(group: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::root().join("target"));
+    target.join("criterion").join(group)
+}
+
+/// Every point of a finished group, per-iteration times in nanoseconds.
+fn harvest(group: &str) -> Vec<Point> {
+    let mut points = Vec::new();
+    let mut stack = vec![group_dir(group)];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.is_dir() && entry.file_name() != "base" {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n == "benchmark.json")
+                && p.parent().is_some_and(|d| d.ends_with("new"))
+            {
+                points.push(read_point(p.parent().unwrap()));
+            }
+        }
+    }
+    points
+}
+
+fn read_point(dir: &Path) -> Point {
+    let read = |f: &str| -> Value {
+        serde_json::from_str(&fs::read_to_string(dir.join(f)).unwrap()).unwrap()
+    };
+    let id = read("benchmark.json");
+    let sample = read("sample.json");
+    let nums = |v: &Value| -> Vec<f64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let iters = nums(&sample["iters"]);
+    let times = nums(&sample["times"]);
+    Point {
+        series: id["function_id"].as_str().unwrap().to_string(),
+        x: id["value_str"].as_str().unwrap().parse().unwrap(),
+        samples: times.iter().zip(&iters).map(|(t, i)| t / i).collect(),
+        runs: 0,
+    }
+}
+
+/// Runs one criterion group and collects its samples, in the order the
+/// series were declared.
+pub(crate) fn run_group(
+    mode: Mode,
+    group: &str,
+    series_order: &[&str],
+    define: impl FnOnce(
+        &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    ),
+) -> Vec<Point> {
+    let _ = fs::remove_dir_all(group_dir(group));
+    let mut c = mode.criterion();
+    let mut g = c.benchmark_group(group);
+    g.sampling_mode(SamplingMode::Flat);
+    define(&mut g);
+    g.finish();
+    let mut points = harvest(group);
+    points.sort_by_key(|p| {
+        let s = series_order.iter().position(|s| *s == p.series);
+        (s.unwrap_or(usize::MAX), p.x)
+    });
+    points
+}
+
+// ---- spawn and join -----------------------------------------------------
+
+pub const THREADS: &str = "OS threads";
+pub const TASKS_MT: &str = "tokio tasks, multi-thread runtime";
+pub const TASKS_CT: &str = "tokio tasks, current-thread runtime";
+
+fn spawn_threads(n: u64) {
+    let handles: Vec<_> = (0..n)
+        .map(|i| thread::spawn(move || black_box(i)))
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+}
+
+fn spawn_tasks(rt: &tokio::runtime::Runtime, n: u64) {
+    rt.block_on(async {
+        let handles: Vec<_> = (0..n)
+            .map(|i| tokio::spawn(async move { black_box(i) }))
+            .collect();
+        for h in handles {
+            h.await.unwrap();
+        }
+    });
+}
+
+pub fn spawn(mode: Mode) -> Results {
+    let mt = tokio::runtime::Runtime::new().unwrap();
+    let ct = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let thread_ns = [10, 100, 1_000, 10_000];
+    let task_ns = [10, 100, 1_000, 10_000, 100_000];
+    let points =
+        run_group(mode, "spawn", &[THREADS, TASKS_MT, TASKS_CT], |g| {
+            for n in thread_ns {
+                g.bench_with_input(
+                    BenchmarkId::new(THREADS, n),
+                    &n,
+                    |b, &n| b.iter(|| spawn_threads(n)),
+                );
+            }
+            for n in task_ns {
+                g.bench_with_input(
+                    BenchmarkId::new(TASKS_MT, n),
+                    &n,
+                    |b, &n| b.iter(|| spawn_tasks(&mt, n)),
+                );
+                g.bench_with_input(
+                    BenchmarkId::new(TASKS_CT, n),
+                    &n,
+                    |b, &n| b.iter(|| spawn_tasks(&ct, n)),
+                );
+            }
+        });
+    Results {
+        bench: "spawn".into(),
+        machine: Machine::this(),
+        mode: mode.name().into(),
+        method: format!(
+            "criterion 0.8, {} samples per point; a sample is the mean time \
+             to spawn N and then join all N (threads: std::thread::spawn, \
+             join; tasks: tokio::spawn inside block_on, await each handle), \
+             the runtime built once beforehand",
+            mode.samples()
+        ),
+        unit: "ns".into(),
+        points,
+    }
+}
+
+// ---- hand-off -----------------------------------------------------------
+
+pub const PINGPONG_CROSSBEAM: &str = "two threads, crossbeam channels";
+pub const PINGPONG_STD: &str = "two threads, std mpsc channels";
+pub const PINGPONG_CT: &str = "two tasks, current-thread runtime";
+pub const PINGPONG_MT: &str = "two tasks, multi-thread runtime";
+
+/// `iters` round trips between this thread and an echo thread.
+fn pingpong_crossbeam(iters: u64) -> Duration {
+    let (to_echo, echo_rx) = crossbeam::channel::bounded::<u64>(1);
+    let (to_main, main_rx) = crossbeam::channel::bounded::<u64>(1);
+    let echo = thread::spawn(move || {
+        for v in echo_rx {
+            to_main.send(v).unwrap();
+        }
+    });
+    let start = Instant::now();
+    for i in 0..iters {
+        to_echo.send(i).unwrap();
+        black_box(main_rx.recv().unwrap());
+    }
+    let elapsed = start.elapsed();
+    drop(to_echo);
+    echo.join().unwrap();
+    elapsed
+}
+
+fn pingpong_std(iters: u64) -> Duration {
+    let (to_echo, echo_rx) = std::sync::mpsc::sync_channel::<u64>(1);
+    let (to_main, main_rx) = std::sync::mpsc::sync_channel::<u64>(1);
+    let echo = thread::spawn(move || {
+        for v in echo_rx {
+            to_main.send(v).unwrap();
+        }
+    });
+    let start = Instant::now();
+    for i in 0..iters {
+        to_echo.send(i).unwrap();
+        black_box(main_rx.recv().unwrap());
+    }
+    let elapsed = start.elapsed();
+    drop(to_echo);
+    echo.join().unwrap();
+    elapsed
+}
+
+fn pingpong_tasks(rt: &tokio::runtime::Runtime, iters: u64) -> Duration {
+    use tokio::sync::mpsc;
+    rt.block_on(async {
+        let (to_echo, mut echo_rx) = mpsc::channel::<u64>(1);
+        let (to_main, mut main_rx) = mpsc::channel::<u64>(1);
+        let echo = tokio::spawn(async move {
+            while let Some(v) = echo_rx.recv().await {
+                to_main.send(v).await.unwrap();
+            }
+        });
+        // The pinging side is a task too, so both ends are scheduled the
+        // same way on either runtime.
+        let ping = tokio::spawn(async move {
+            let start = Instant::now();
+            for i in 0..iters {
+                to_echo.send(i).await.unwrap();
+                black_box(main_rx.recv().await.unwrap());
+            }
+            start.elapsed()
+        });
+        let elapsed = ping.await.unwrap();
+        echo.await.unwrap();
+        elapsed
+    })
+}
+
+pub fn handoff(mode: Mode) -> Results {
+    let mt = tokio::runtime::Runtime::new().unwrap();
+    let ct = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let order = [PINGPONG_CROSSBEAM, PINGPONG_STD, PINGPONG_CT, PINGPONG_MT];
+    let points = run_group(mode, "handoff", &order, |g| {
+        g.bench_with_input(
+            BenchmarkId::new(PINGPONG_CROSSBEAM, 2),
+            &2,
+            |b, _| b.iter_custom(pingpong_crossbeam),
+        );
+        g.bench_with_input(BenchmarkId::new(PINGPONG_STD, 2), &2, |b, _| {
+            b.iter_custom(pingpong_std)
+        });
+        g.bench_with_input(BenchmarkId::new(PINGPONG_CT, 2), &2, |b, _| {
+            b.iter_custom(|n| pingpong_tasks(&ct, n))
+        });
+        g.bench_with_input(BenchmarkId::new(PINGPONG_MT, 2), &2, |b, _| {
+            b.iter_custom(|n| pingpong_tasks(&mt, n))
+        });
+    });
+    Results {
+        bench: "handoff".into(),
+        machine: Machine::this(),
+        mode: mode.name().into(),
+        method: format!(
+            "criterion 0.8, {} samples per point; a sample is the mean time \
+             of one round trip (send a number, wait for it to come back) \
+             over channels of capacity 1, timed after both ends are running",
+            mode.samples()
+        ),
+        unit: "ns".into(),
+        points,
+    }
+}

@@ -1,0 +1,189 @@
+//! Raw results: what a benchmark measured, on which machine, how. One JSON
+//! file per benchmark under `measure/results/`, committed, so the tables
+//! and figures can be rendered again without re-running anything.
+
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Machine {
+    pub cores: usize,
+    pub cpu: String,
+    pub os: String,
+    pub rustc: String,
+    /// The day the measurement ran, `YYYY-MM-DD` (UTC).
+    pub date: String,
+}
+
+impl Machine {
+    /// The machine this process runs on.
+    pub fn this() -> Machine {
+        let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu = cpuinfo
+            .lines()
+            .find_map(|l| l.strip_prefix("model name"))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_else(|| "unknown CPU".into());
+        let rustc = Command::new("rustc")
+            .arg("--version")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+            .unwrap_or_default();
+        Machine {
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cpu,
+            os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+            rustc,
+            date: today(),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "{} cores ({}), {}, {}, measured {}",
+            self.cores, self.cpu, self.os, self.rustc, self.date
+        )
+    }
+}
+
+/// Today's date in UTC, from the system clock.
+fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    // Howard Hinnant's civil-from-days algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// One measured point: a series (a way of doing the work) at one value of
+/// the parameter, with every sample kept.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Point {
+    pub series: String,
+    pub x: u64,
+    pub samples: Vec<f64>,
+    /// When the samples come from several runs of equal size, one after
+    /// the other: how many runs (0 when not split into runs).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub runs: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl Point {
+    fn sorted(&self) -> Vec<f64> {
+        let mut v = self.samples.clone();
+        v.sort_by(f64::total_cmp);
+        v
+    }
+
+    /// The q-quantile (0..=1) of the samples, nearest rank.
+    pub fn quantile(&self, q: f64) -> f64 {
+        let v = self.sorted();
+        let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
+        v[rank - 1]
+    }
+
+    pub fn min(&self) -> f64 {
+        self.sorted()[0]
+    }
+
+    pub fn median(&self) -> f64 {
+        self.quantile(0.5)
+    }
+
+    pub fn max(&self) -> f64 {
+        *self.sorted().last().unwrap()
+    }
+
+    /// The q-quantile of each run, when the samples are split into runs.
+    pub fn per_run_quantile(&self, q: f64) -> Vec<f64> {
+        if self.runs < 2 {
+            return vec![self.quantile(q)];
+        }
+        self.samples
+            .chunks(self.samples.len() / self.runs)
+            .map(|c| {
+                Point {
+                    series: String::new(),
+                    x: 0,
+                    samples: c.to_vec(),
+                    runs: 0,
+                }
+                .quantile(q)
+            })
+            .collect()
+    }
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Results {
+    pub bench: String,
+    pub machine: Machine,
+    /// `quick` or `full`.
+    pub mode: String,
+    /// How the samples were taken, in a sentence.
+    pub method: String,
+    /// What one sample is: `ns` (nanoseconds) or `bytes`.
+    pub unit: String,
+    pub points: Vec<Point>,
+}
+
+impl Results {
+    pub fn point(&self, series: &str, x: u64) -> Option<&Point> {
+        self.points.iter().find(|p| p.series == series && p.x == x)
+    }
+
+    /// The series, in the order they were measured.
+    pub fn series(&self) -> Vec<String> {
+        let mut s: Vec<String> = Vec::new();
+        for p in &self.points {
+            if !s.contains(&p.series) {
+                s.push(p.series.clone());
+            }
+        }
+        s
+    }
+
+    /// The parameter values, ascending.
+    pub fn xs(&self) -> Vec<u64> {
+        let mut xs: Vec<u64> = self.points.iter().map(|p| p.x).collect();
+        xs.sort_unstable();
+        xs.dedup();
+        xs
+    }
+}
+
+pub fn path(root: &Path, bench: &str) -> PathBuf {
+    root.join("measure/results").join(format!("{bench}.json"))
+}
+
+pub fn load(root: &Path, bench: &str) -> io::Result<Results> {
+    let text = fs::read_to_string(path(root, bench))?;
+    serde_json::from_str(&text).map_err(io::Error::other)
+}
+
+pub fn save(root: &Path, results: &Results) -> io::Result<()> {
+    let p = path(root, &results.bench);
+    fs::create_dir_all(p.parent().unwrap())?;
+    let mut text =
+        serde_json::to_string_pretty(results).map_err(io::Error::other)?;
+    text.push('\n');
+    fs::write(p, text)
+}
