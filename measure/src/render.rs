@@ -52,12 +52,15 @@ pub fn fmt_value(unit: &str, v: f64) -> String {
     }
 }
 
+/// A table cell: the median, and the range below it in small type. Spaces
+/// inside a value do not break, so narrow columns stay readable.
 fn spread(unit: &str, p: &Point, scale: f64) -> String {
+    let v = |x: f64| fmt_value(unit, x / scale).replace(' ', "&nbsp;");
     format!(
-        "{} ({}–{})",
-        fmt_value(unit, p.median() / scale),
-        fmt_value(unit, p.min() / scale),
-        fmt_value(unit, p.max() / scale)
+        "{}<br><small>{}–{}</small>",
+        v(p.median()),
+        v(p.min()),
+        v(p.max())
     )
 }
 
@@ -115,18 +118,13 @@ fn latency_table(r: &Results) -> String {
     t.push_str("|---|---:|---:|---:|---:|---:|\n");
     let runs = |p: &Point, q: f64| {
         let v = p.per_run_quantile(q);
-        let median = Point {
+        let per_run = Point {
             series: String::new(),
             x: 0,
             samples: v,
             runs: 0,
         };
-        format!(
-            "{} ({}–{})",
-            fmt_value(&r.unit, median.median()),
-            fmt_value(&r.unit, median.min()),
-            fmt_value(&r.unit, median.max())
-        )
+        spread(&r.unit, &per_run, 1.0)
     };
     for p in &r.points {
         let _ = writeln!(
@@ -137,13 +135,13 @@ fn latency_table(r: &Results) -> String {
             runs(p, 0.5),
             runs(p, 0.99),
             runs(p, 0.999),
-            fmt_value(&r.unit, p.max()),
+            fmt_value(&r.unit, p.max()).replace(' ', "&nbsp;"),
         );
     }
     t.push_str(&footer(
         r,
         "each percentile is the median over the runs of that percentile \
-         within a run (min–max over the runs); max is the largest delay of \
+         within a run, and below it min–max over the runs; max is the largest delay of \
          all runs",
     ));
     t
@@ -390,7 +388,7 @@ pub fn render_all(root: &Path) -> Result<Files, Vec<String>> {
             "spawn" => {
                 files.insert(
                     out("spawn.md"),
-                    grid(&r, "N", false, "time to spawn and join all N, median (min–max) over the samples"),
+                    grid(&r, "N", false, "time to spawn and join all N, median, and below it min–max over the samples"),
                 );
                 files.insert(
                     out("spawn.svg"),
@@ -414,7 +412,7 @@ pub fn render_all(root: &Path) -> Result<Files, Vec<String>> {
                         &r,
                         "hand-off",
                         "round trip",
-                        "median (min–max) over the samples",
+                        "median, and below it min–max over the samples",
                     ),
                 );
             }
@@ -425,7 +423,7 @@ pub fn render_all(root: &Path) -> Result<Files, Vec<String>> {
                         &r,
                         "10 000 of them",
                         "resident memory",
-                        "growth of the resident set for 10 000, median (min–max) over fresh processes",
+                        "growth of the resident set for 10 000, median, and below it min–max over fresh processes",
                     ),
                 );
             }
@@ -473,7 +471,7 @@ pub fn render_all(root: &Path) -> Result<Files, Vec<String>> {
                         &r,
                         "threads",
                         false,
-                        "time per increment (the time for all the increments divided by their number), median (min–max) over the samples",
+                        "time per increment (the time for all the increments divided by their number), median, and below it min–max over the samples",
                     ),
                 );
                 files.insert(
