@@ -13,8 +13,14 @@ pub mod results;
 use std::path::PathBuf;
 
 /// Every benchmark, in the order `cargo measure` runs them.
-pub const BENCHES: &[&str] =
-    &["spawn", "handoff", "memory", "latency", "contention"];
+pub const BENCHES: &[&str] = &[
+    "spawn",
+    "handoff",
+    "memory",
+    "thread-limit",
+    "latency",
+    "contention",
+];
 
 /// The repository's root.
 pub fn root() -> PathBuf {
@@ -30,6 +36,7 @@ pub fn run(bench: &str, mode: micro::Mode) -> Option<results::Results> {
         "spawn" => micro::spawn(mode),
         "handoff" => micro::handoff(mode),
         "memory" => memory::measure(mode),
+        "thread-limit" => memory::limit(mode),
         "latency" => latency::measure(mode),
         "contention" => contention::measure(mode),
         _ => return None,

@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         Some("probe-memory") => {
             let kind = args.get(1).map(String::as_str).unwrap_or_default();
             let n = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(10_000);
+            // probe-memory threads|tasks N, or probe-memory limit CAP
             match measure::memory::probe(kind, n) {
                 Ok(bytes) => {
                     println!("{bytes}");

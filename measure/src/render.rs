@@ -29,6 +29,7 @@ pub fn generated_by(text: &str) -> Option<String> {
 
 pub fn fmt_value(unit: &str, v: f64) -> String {
     match unit {
+        "count" => format!("{v:.0}"),
         "bytes" => {
             if v >= 1024.0 * 1024.0 {
                 format!("{:.1} MiB", v / (1024.0 * 1024.0))
@@ -424,6 +425,17 @@ pub fn render_all(root: &Path) -> Result<Files, Vec<String>> {
                         "10 000 of them",
                         "resident memory",
                         "growth of the resident set for 10 000, median, and below it min–max over fresh processes",
+                    ),
+                );
+            }
+            "thread-limit" => {
+                files.insert(
+                    out("thread-limit.md"),
+                    list(
+                        &r,
+                        "how far one process got",
+                        "threads",
+                        "median, and below it min–max over fresh processes",
                     ),
                 );
             }
