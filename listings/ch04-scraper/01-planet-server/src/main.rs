@@ -192,25 +192,14 @@ pub mod planet_server {
             tokio::time::sleep(site.latency).await;
             let response = site.respond(&request);
             let close = request.close || response.close;
-            let mut bytes = response.head(close);
-            let body = &response.body;
-            match response.end {
-                End::Whole => bytes.extend_from_slice(body),
-                End::CutShort => {
-                    bytes.extend_from_slice(&body[..body.len() / 2])
-                }
-                End::Never => bytes.extend_from_slice(&body[..100]),
-            }
             // One write per response: the head alone would wait for the
             // client's acknowledgment (Nagle's algorithm).
-            writer.write_all(&bytes).await?;
+            writer.write_all(&response.bytes(close)).await?;
             match response.end {
+                End::Whole if close => break,
                 End::Whole => {}
-                End::CutShort => return Ok(()), // Closes mid-body.
+                End::CutShort => break, // Closes the connection mid-body.
                 End::Never => std::future::pending().await, // Never resumes.
-            }
-            if close {
-                break;
             }
         }
         Ok(())
@@ -292,6 +281,18 @@ pub mod planet_server {
                 close,
                 end,
             }
+        }
+
+        /// The head, and as much of the body as we send.
+        fn bytes(&self, close: bool) -> Vec<u8> {
+            let mut bytes = self.head(close);
+            let body = &self.body;
+            bytes.extend_from_slice(match self.end {
+                End::Whole => body,
+                End::CutShort => &body[..body.len() / 2],
+                End::Never => &body[..100],
+            });
+            bytes
         }
 
         fn head(&self, close: bool) -> Vec<u8> {
