@@ -149,7 +149,17 @@ pub fn mdbook_deps_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let artifacts = cargo_build(&["-p", "book-deps"]);
-        let dir = target_dir().join("mdbook-deps");
+        // Several checkouts (git worktrees) may share one target directory
+        // through `CARGO_TARGET_DIR`. Each then gets a directory of its own,
+        // named after its folder, or two runs at once would mix builds of
+        // one crate and rustdoc would refuse both (error E0464).
+        let dir = if target_dir().starts_with(root()) {
+            target_dir().join("mdbook-deps")
+        } else {
+            let root = root();
+            let checkout = root.file_name().unwrap().to_string_lossy();
+            target_dir().join(format!("mdbook-deps-{checkout}"))
+        };
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).unwrap();
         for a in artifacts.iter().filter(|a| a.package != "book-deps") {

@@ -1,0 +1,1012 @@
+extern crate indicatif; // `mdbook test` links crates by name
+extern crate reqwest; // `mdbook test` links crates by name
+extern crate scraper; // `mdbook test` links crates by name
+extern crate tokio; // `mdbook test` links crates by name
+
+use std::error::Error;
+use std::fmt;
+use std::io::{self, IsTerminal};
+use std::net::TcpListener;
+use std::process::ExitCode;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use indicatif::ProgressBar;
+use reqwest::{Client, StatusCode, Url};
+use scraper::{Html, Selector};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+/// `//h3/a/@href` in the original XPath: a link right inside an `<h3>`.
+static ARTICLE_LINK: LazyLock<Selector> =
+    LazyLock::new(|| Selector::parse("h3 > a[href]").unwrap());
+/// `/html/head/title`: the title in the document's head.
+static TITLE: LazyLock<Selector> =
+    LazyLock::new(|| Selector::parse("head > title").unwrap());
+
+// ANCHOR: limits
+/// How much we allow ourselves, and how long we wait.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Planets scraped at once; each has one request in flight at most.
+    pub concurrent: usize,
+    /// How long one request may take, from connecting to the last byte.
+    pub request: Duration,
+    /// How long one planet may take, both downloads together.
+    pub planet: Duration,
+    /// The largest body we accept, in bytes.
+    pub max_body: usize,
+}
+// ANCHOR_END: limits
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            concurrent: 100,
+            request: Duration::from_secs(5),
+            planet: Duration::from_secs(10),
+            max_body: 1 << 20,
+        }
+    }
+}
+
+// ANCHOR: failure
+/// Why a planet failed: one variant for each cause we tell apart.
+#[derive(Debug, PartialEq)]
+pub enum Failure {
+    Refused,
+    Dns,
+    Timeout,
+    Status(StatusCode),
+    RedirectLoop,
+    CutShort,
+    TooLarge(usize),
+    NotUtf8,
+    NoArticleLink,
+    NoTitle,
+    Other(String),
+}
+// ANCHOR_END: failure
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Failure::Refused => write!(f, "connection refused"),
+            Failure::Dns => write!(f, "DNS lookup failed"),
+            Failure::Timeout => write!(f, "timed out"),
+            Failure::Status(status) => write!(f, "HTTP status {status}"),
+            Failure::RedirectLoop => write!(f, "redirect loop"),
+            Failure::CutShort => write!(f, "connection closed mid-body"),
+            Failure::TooLarge(max) => write!(f, "body over {max} bytes"),
+            Failure::NotUtf8 => write!(f, "body is not UTF-8"),
+            Failure::NoArticleLink => write!(f, "no <h3><a href> on the page"),
+            Failure::NoTitle => write!(f, "no <title> in the article"),
+            Failure::Other(cause) => write!(f, "{cause}"),
+        }
+    }
+}
+
+// ANCHOR: classify
+impl From<reqwest::Error> for Failure {
+    fn from(e: reqwest::Error) -> Failure {
+        let refused =
+            |e: &io::Error| e.kind() == io::ErrorKind::ConnectionRefused;
+        if e.is_timeout() {
+            Failure::Timeout
+        } else if e.is_redirect() {
+            Failure::RedirectLoop
+        } else if e.is_connect() && io_cause(&e).is_some_and(refused) {
+            Failure::Refused
+        } else if e.is_connect() && cause(&e).contains("dns error") {
+            Failure::Dns
+        } else if e.is_body() || e.is_decode() {
+            Failure::CutShort
+        } else {
+            Failure::Other(cause(&e))
+        }
+    }
+}
+// ANCHOR_END: classify
+
+/// The first `io::Error` among the causes of `e`, if any.
+fn io_cause<'e>(e: &'e (dyn Error + 'static)) -> Option<&'e io::Error> {
+    let mut source = e.source();
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<io::Error>() {
+            return Some(io);
+        }
+        source = e.source();
+    }
+    None
+}
+
+/// An error and the errors that caused it, on one line.
+fn cause(e: &(dyn Error + 'static)) -> String {
+    let mut line = e.to_string();
+    let mut source = e.source();
+    while let Some(e) = source {
+        line = format!("{line}: {e}");
+        source = e.source();
+    }
+    line
+}
+
+/// The first article of a planet, and that article's title.
+#[derive(Debug, PartialEq)]
+pub struct Found {
+    pub article: String,
+    pub title: String,
+}
+
+/// One line of the report: a planet and what we found there.
+#[derive(Debug)]
+pub struct Row {
+    pub planet: String,
+    pub found: Result<Found, Failure>,
+}
+
+impl fmt::Display for Row {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match &self.found {
+            Ok(Found { article, title }) => {
+                write!(f, "{} -> {article} \"{title}\"", self.planet)
+            }
+            Err(e) => write!(f, "{} -> error: {e}", self.planet),
+        }
+    }
+}
+
+/// When each request started and ended, counted from one instant.
+pub struct Log {
+    start: Instant,
+    requests: Mutex<Vec<(String, Duration, Duration)>>,
+}
+
+impl Log {
+    pub fn new() -> Log {
+        let requests = Mutex::new(Vec::new());
+        Log {
+            start: Instant::now(),
+            requests,
+        }
+    }
+
+    fn record(&self, url: &Url, started: Duration) {
+        let ended = self.start.elapsed();
+        let mut requests = self.requests.lock().unwrap();
+        requests.push((url.to_string(), started, ended));
+    }
+
+    /// Every request that ended: its URL, when it started and ended.
+    pub fn requests(&self) -> Vec<(String, Duration, Duration)> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+impl Default for Log {
+    fn default() -> Log {
+        Log::new()
+    }
+}
+
+// ANCHOR: get
+/// Downloads `url`: its body as text, read piece by piece so that we
+/// stop reading as soon as it is too large.
+async fn get(
+    client: &Client,
+    url: &Url,
+    limits: &Limits,
+    log: &Log,
+) -> Result<String, Failure> {
+    let started = log.start.elapsed();
+    let result = async {
+        let request = client.get(url.clone()).timeout(limits.request);
+        let mut response = request.send().await?;
+        if !response.status().is_success() {
+            return Err(Failure::Status(response.status()));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            body.extend_from_slice(&chunk);
+            if body.len() > limits.max_body {
+                return Err(Failure::TooLarge(limits.max_body));
+            }
+        }
+        String::from_utf8(body).map_err(|_| Failure::NotUtf8)
+    };
+    let result = result.await;
+    log.record(url, started);
+    result
+}
+// ANCHOR_END: get
+
+// ANCHOR: here
+/// The first article on `planet`, and its title: two downloads.
+pub async fn first_article(
+    client: &Client,
+    planet: &Url,
+    limits: &Limits,
+    log: &Log,
+) -> Result<Found, Failure> {
+    let page = get(client, planet, limits, log).await?;
+    let article = article_link(&page, planet)?;
+    let page = get(client, &article, limits, log).await?;
+    let title = title_of(&page)?;
+    Ok(Found {
+        article: article.to_string(),
+        title,
+    })
+}
+
+/// A parsed document is not `Send`: we parse in plain functions, so no
+/// task ever holds one across an `.await`.
+fn article_link(page: &str, planet: &Url) -> Result<Url, Failure> {
+    let page = Html::parse_document(page);
+    let link = page.select(&ARTICLE_LINK).next();
+    let href = link.and_then(|a| a.value().attr("href"));
+    let href = href.ok_or(Failure::NoArticleLink)?;
+    let bad_link = |e| Failure::Other(format!("bad link `{href}`: {e}"));
+    planet.join(href).map_err(bad_link)
+}
+// ANCHOR_END: here
+
+fn title_of(page: &str) -> Result<String, Failure> {
+    let page = Html::parse_document(page);
+    let title = page.select(&TITLE).next().ok_or(Failure::NoTitle)?;
+    Ok(title.text().collect::<String>().trim().to_string())
+}
+
+// ANCHOR: scrape
+/// Scrapes every planet concurrently, `limits.concurrent` at most at a
+/// time, and returns the rows in input order.
+pub async fn scrape(
+    client: &Client,
+    planets: &[Url],
+    limits: Limits,
+    log: &Arc<Log>,
+    progress: &ProgressBar,
+) -> Vec<Row> {
+    let permits = Arc::new(Semaphore::new(limits.concurrent.max(1)));
+    let mut tasks = JoinSet::new();
+    for (i, planet) in planets.iter().enumerate() {
+        // Clones of a `Client` share one pool of connections.
+        let (client, planet) = (client.clone(), planet.clone());
+        let (permits, log) = (permits.clone(), log.clone());
+        tasks.spawn(async move {
+            // Waits for a free slot; a waiting task holds no thread.
+            let _permit = permits.acquire().await;
+            let found = first_article(&client, &planet, &limits, &log);
+            match tokio::time::timeout(limits.planet, found).await {
+                Ok(found) => (i, found),
+                Err(_) => (i, Err(Failure::Timeout)),
+            }
+        });
+    }
+    // ANCHOR_END: scrape
+    // ANCHOR: collect
+    // The tasks end in any order; each brings back its planet's index.
+    let mut found: Vec<_> = planets.iter().map(|_| None).collect();
+    while let Some(joined) = tasks.join_next().await {
+        progress.inc(1);
+        if let Ok((i, result)) = joined {
+            found[i] = Some(result);
+        }
+    }
+    let rows = planets.iter().zip(found).map(|(planet, found)| Row {
+        planet: planet.to_string(),
+        // A task that panicked brought nothing back.
+        found: found.unwrap_or(Err(Failure::Other("task panicked".into()))),
+    });
+    rows.collect()
+}
+// ANCHOR_END: collect
+
+/// The planets to scrape: the arguments, which must be http(s) URLs.
+fn parse_planets(args: &[String]) -> Result<Vec<Url>, String> {
+    let parse = |arg: &String| match Url::parse(arg) {
+        Ok(url) if ["http", "https"].contains(&url.scheme()) => Ok(url),
+        Ok(_) => Err(format!("`{arg}` is not an http:// URL")),
+        Err(e) => Err(format!("`{arg}` is not a URL: {e}")),
+    };
+    args.iter().map(parse).collect()
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(std::env::args().skip(1).collect()).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE, // Some planet failed.
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(args: Vec<String>) -> Result<bool, Box<dyn Error>> {
+    // With no arguments, we scrape the book's own planet server.
+    let server;
+    let planets = if args.is_empty() {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        server = planet_server::start(listener, Default::default())?;
+        parse_planets(&server.planet_urls())?
+    } else {
+        parse_planets(&args)?
+    };
+    // ANCHOR: client
+    // One client for every request: its pool reuses connections.
+    let client = Client::new();
+    // A progress bar for a person watching, none in a pipe or a file.
+    let progress = if io::stderr().is_terminal() {
+        ProgressBar::new(planets.len() as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    // ANCHOR_END: client
+    let log = Arc::new(Log::new());
+    let start = Instant::now();
+    let limits = Limits::default();
+    let rows = scrape(&client, &planets, limits, &log, &progress).await;
+    progress.finish_and_clear();
+    for row in &rows {
+        println!("{row}");
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    println!("{} planet(s) in {seconds:.2} s", rows.len());
+    Ok(rows.iter().all(|row| row.found.is_ok()))
+}
+
+/// The book's planet server. Every scraper listing of chapter 4 holds an
+/// identical copy of this module (a test checks it), so that each listing
+/// still builds when copied out alone.
+pub mod planet_server {
+    // Each listing uses a different part of the server.
+    #![allow(dead_code)]
+
+    use std::fmt::Write as _;
+    use std::io;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+    use tokio::net::TcpStream;
+    use tokio::sync::oneshot;
+
+    /// How many articles each planet lists.
+    pub const ARTICLES: usize = 4;
+    /// The size of an oversized body: larger than any scraper accepts.
+    pub const TOO_LARGE: usize = 2 << 20;
+
+    /// A way for one planet to misbehave.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Fault {
+        /// The planet page answers 404 Not Found.
+        NotFound,
+        /// The planet page answers 500 Internal Server Error.
+        ServerError,
+        /// The planet page has no `<h3><a href>`.
+        NoArticleLink,
+        /// The planet page redirects to itself, forever.
+        RedirectLoop,
+        /// The first article has no `<title>`.
+        NoTitle,
+        /// The article's connection closes halfway through its body.
+        CutShort,
+        /// The article's response starts and never finishes.
+        NeverFinishes,
+        /// The article's body is `TOO_LARGE` bytes long.
+        TooLarge,
+        /// The article's title holds bytes that are not UTF-8.
+        NotUtf8,
+    }
+
+    /// What the server serves.
+    #[derive(Clone, Debug)]
+    pub struct Config {
+        /// Planet pages `/planet/0` to `/planet/{planets - 1}`.
+        pub planets: usize,
+        /// How long the server waits before each response.
+        pub latency: Duration,
+        /// The same seed gives the same pages, byte for byte.
+        pub seed: u64,
+        /// Which planet misbehaves, and how.
+        pub faults: Vec<(usize, Fault)>,
+    }
+
+    impl Default for Config {
+        fn default() -> Config {
+            Config {
+                planets: 10,
+                latency: Duration::from_millis(50),
+                seed: 4,
+                faults: Vec::new(),
+            }
+        }
+    }
+
+    /// A running server. Dropping it stops the server.
+    pub struct Server {
+        /// `http://127.0.0.1:PORT`, without a final slash.
+        pub base: String,
+        config: Config,
+        _stop: oneshot::Sender<()>,
+    }
+
+    impl Server {
+        /// The URL of every planet page, in order.
+        pub fn planet_urls(&self) -> Vec<String> {
+            let base = &self.base;
+            let planets = 0..self.config.planets;
+            planets.map(|p| format!("{base}/planet/{p}")).collect()
+        }
+
+        /// What a scraper must find on `planet` when nothing goes wrong:
+        /// the URL of its first article and that article's title.
+        pub fn expected(&self, planet: usize) -> (String, String) {
+            let site = Site::new(&self.config);
+            let href = site.href(planet, 0).replace("&amp;", "&");
+            let path = href.trim_start_matches("..");
+            let title = site.title(planet, 0);
+            let author = site.author(planet, 0);
+            let title = format!("{title} \u{b7} {author}'s blog");
+            (format!("{}{path}", self.base), title)
+        }
+    }
+
+    /// Serves on `listener` from a thread of its own, with a runtime of
+    /// its own, so that blocking and async clients can use it alike.
+    pub fn start(
+        listener: std::net::TcpListener,
+        config: Config,
+    ) -> io::Result<Server> {
+        listener.set_nonblocking(true)?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (stop, stopped) = oneshot::channel();
+        let site = Arc::new(Site::new(&config));
+        std::thread::Builder::new()
+            .name("planet-server".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    tokio::select! {
+                        _ = stopped => {} // The `Server` was dropped.
+                        _ = accept(listener, site) => {}
+                    }
+                })
+            })?;
+        Ok(Server {
+            base,
+            config,
+            _stop: stop,
+        })
+    }
+
+    async fn accept(listener: std::net::TcpListener, site: Arc<Site>) {
+        let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+            return;
+        };
+        loop {
+            match listener.accept().await {
+                Ok((stream, _)) => {
+                    // An error on one connection ends that connection.
+                    tokio::spawn(serve(stream, site.clone()));
+                }
+                // Out of file descriptors, say: wait, then go on.
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+    }
+
+    /// One request: its path, and whether the client wants the connection
+    /// closed after the response.
+    struct Request {
+        method: String,
+        path: String,
+        close: bool,
+    }
+
+    /// Serves the requests of one connection, one after the other.
+    async fn serve(stream: TcpStream, site: Arc<Site>) -> io::Result<()> {
+        let (reader, mut writer) = stream.into_split();
+        let mut reader = BufReader::new(reader);
+        let idle = Duration::from_secs(30);
+        // Between requests a client may keep the connection open, idle.
+        while let Ok(Some(request)) =
+            tokio::time::timeout(idle, read_request(&mut reader)).await?
+        {
+            // A timer, not a sleeping thread: other connections go on.
+            tokio::time::sleep(site.latency).await;
+            let response = site.respond(&request);
+            let close = request.close || response.close;
+            // One write per response: the head alone would wait for the
+            // client's acknowledgment (Nagle's algorithm).
+            writer.write_all(&response.bytes(close)).await?;
+            match response.end {
+                End::Whole if close => break,
+                End::Whole => {}
+                End::CutShort => break, // Closes the connection mid-body.
+                End::Never => std::future::pending().await, // Never resumes.
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads a request's head. `None` when the client closed the
+    /// connection, or sent something we do not serve.
+    async fn read_request<R>(
+        reader: &mut BufReader<R>,
+    ) -> io::Result<Option<Request>>
+    where
+        R: AsyncRead + Unpin,
+    {
+        let mut line = String::new();
+        if reader.read_line(&mut line).await? == 0 {
+            return Ok(None);
+        }
+        let mut words = line.split_whitespace();
+        let (Some(method), Some(path), Some(version)) =
+            (words.next(), words.next(), words.next())
+        else {
+            return Ok(None);
+        };
+        let mut request = Request {
+            method: method.to_string(),
+            path: path.to_string(),
+            close: version != "HTTP/1.1",
+        };
+        // The headers, up to the empty line; we read only `Connection`
+        // and refuse request bodies and endless heads.
+        for _ in 0..100 {
+            line.clear();
+            if reader.read_line(&mut line).await? == 0 || line.len() > 8192 {
+                return Ok(None);
+            }
+            let header = line.trim_end();
+            if header.is_empty() {
+                return Ok(Some(request));
+            }
+            let (name, value) = header.split_once(':').unwrap_or((header, ""));
+            let value = value.trim().to_ascii_lowercase();
+            match name.to_ascii_lowercase().as_str() {
+                "connection" if value.contains("close") => request.close = true,
+                "connection" if value.contains("keep-alive") => {
+                    request.close = false
+                }
+                "content-length" if value != "0" => return Ok(None),
+                "transfer-encoding" => return Ok(None),
+                _ => {}
+            }
+        }
+        Ok(None)
+    }
+
+    /// How a response ends.
+    enum End {
+        Whole,
+        CutShort,
+        Never,
+    }
+
+    struct Response {
+        status: &'static str,
+        location: Option<String>,
+        body: Vec<u8>,
+        close: bool,
+        end: End,
+    }
+
+    impl Response {
+        fn page(status: &'static str, body: impl Into<Vec<u8>>) -> Response {
+            let (location, close, end) = (None, false, End::Whole);
+            let body = body.into();
+            Response {
+                status,
+                location,
+                body,
+                close,
+                end,
+            }
+        }
+
+        /// The head, and as much of the body as we send.
+        fn bytes(&self, close: bool) -> Vec<u8> {
+            let mut bytes = self.head(close);
+            let body = &self.body;
+            bytes.extend_from_slice(match self.end {
+                End::Whole => body,
+                End::CutShort => &body[..body.len() / 2],
+                End::Never => &body[..100],
+            });
+            bytes
+        }
+
+        fn head(&self, close: bool) -> Vec<u8> {
+            let mut head = format!(
+                "HTTP/1.1 {}\r\nContent-Type: text/html; charset=utf-8\r\n\
+                 Content-Length: {}\r\n",
+                self.status,
+                self.body.len()
+            );
+            if let Some(location) = &self.location {
+                let _ = write!(head, "Location: {location}\r\n");
+            }
+            if close {
+                head.push_str("Connection: close\r\n");
+            }
+            head.push_str("\r\n");
+            head.into_bytes()
+        }
+    }
+
+    const OPENERS: [&str; 8] = [
+        "Notes on",
+        "A gentle look at",
+        "Why I stopped fearing",
+        "Benchmarking",
+        "Ten things about",
+        "Rewriting",
+        "Debugging",
+        "In praise of",
+    ];
+    const SUBJECTS: [&str; 10] = [
+        "epoll & kqueue",
+        "the borrow checker",
+        "async cancellation",
+        "lock-free queues",
+        "\"zero-cost\" futures",
+        "HTTP/1.1 keep-alive",
+        "the reactor pattern",
+        "green threads",
+        "back-pressure",
+        "Deferreds",
+    ];
+    const AUTHORS: [&str; 8] = [
+        "Ada", "Barbara", "Chidi", "Dmitri", "Eun-ji", "Farid", "Greta", "Hugo",
+    ];
+    const TOPICS: [&str; 5] = ["Rust", "Python", "Systems", "Networks", "Unix"];
+
+    /// The pages, computed from the seed on each request.
+    struct Site {
+        planets: usize,
+        latency: Duration,
+        seed: u64,
+        faults: Vec<(usize, Fault)>,
+    }
+
+    /// SplitMix64: a few lines of arithmetic that turn a counter into
+    /// well-mixed numbers, so the content needs no random-number crate.
+    fn mix(mut z: u64) -> u64 {
+        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Escapes text for HTML, as a careful blog engine does.
+    fn escape(text: &str) -> String {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#39;")
+    }
+
+    impl Site {
+        fn new(config: &Config) -> Site {
+            Site {
+                planets: config.planets,
+                latency: config.latency,
+                seed: config.seed,
+                faults: config.faults.clone(),
+            }
+        }
+
+        fn fault(&self, planet: usize) -> Option<Fault> {
+            let mut faults = self.faults.iter();
+            faults.find(|(p, _)| *p == planet).map(|(_, f)| *f)
+        }
+
+        fn pick<'a>(&self, list: &[&'a str], salt: u64) -> &'a str {
+            let n = mix(self.seed ^ mix(salt)) as usize;
+            list[n % list.len()]
+        }
+
+        fn title(&self, planet: usize, article: usize) -> String {
+            let salt = (planet * ARTICLES + article) as u64;
+            let opener = self.pick(&OPENERS, salt * 2);
+            let subject = self.pick(&SUBJECTS, salt * 2 + 1);
+            // The day number keeps every title distinct.
+            format!("{opener} {subject}, day {}", salt + 1)
+        }
+
+        fn author(&self, planet: usize, article: usize) -> &'static str {
+            let salt = (planet * ARTICLES + article) as u64;
+            self.pick(&AUTHORS, salt + (1 << 40))
+        }
+
+        /// The link to an article as the planet page writes it: absolute,
+        /// relative, or with an escaped query string.
+        fn href(&self, planet: usize, article: usize) -> String {
+            match (planet + article) % 3 {
+                0 => format!("/article/{planet}/{article}"),
+                1 => format!("../article/{planet}/{article}"),
+                _ => format!(
+                    "/article/{planet}/{article}?from=planet&amp;utm=feed"
+                ),
+            }
+        }
+
+        fn respond(&self, request: &Request) -> Response {
+            if request.method != "GET" {
+                let mut r = Response::page("405 Method Not Allowed", "");
+                r.close = true;
+                return r;
+            }
+            let path = request.path.split('?').next().unwrap_or("");
+            let parts: Vec<&str> = path.split('/').skip(1).collect();
+            let number = |s: &str| s.parse::<usize>().ok();
+            match parts.as_slice() {
+                [""] => Response::page("200 OK", self.index()),
+                ["planet", p] => match number(p) {
+                    Some(p) if p < self.planets => self.planet(p),
+                    _ => Self::not_found(),
+                },
+                ["article", p, a] => match (number(p), number(a)) {
+                    (Some(p), Some(a)) if p < self.planets && a < ARTICLES => {
+                        self.article(p, a)
+                    }
+                    _ => Self::not_found(),
+                },
+                _ => Self::not_found(),
+            }
+        }
+
+        fn not_found() -> Response {
+            let body = "<html><body><h1>Not Found</h1></body></html>";
+            Response::page("404 Not Found", body)
+        }
+
+        fn index(&self) -> String {
+            let mut page = String::from(
+                "<!DOCTYPE html>\n<html><head><title>Planets</title></head>\n\
+                 <body><h1>Planets</h1>\n<ul>\n",
+            );
+            for p in 0..self.planets {
+                let topic = self.pick(&TOPICS, p as u64);
+                let _ = writeln!(
+                    page,
+                    "<li><a href=\"/planet/{p}\">Planet {topic} #{p}</a>"
+                );
+            }
+            page.push_str("</ul>\n</body></html>\n");
+            page
+        }
+
+        /// A planet page, messy as real ones are: links in the header and
+        /// the sidebar, an `<h3>` without a link, entities, unclosed `<p>`s.
+        fn planet(&self, p: usize) -> Response {
+            match self.fault(p) {
+                Some(Fault::NotFound) => return Self::not_found(),
+                Some(Fault::ServerError) => {
+                    let body = "<html><body>Internal error</body></html>";
+                    return Response::page("500 Internal Server Error", body);
+                }
+                Some(Fault::RedirectLoop) => {
+                    let mut r = Response::page("302 Found", "");
+                    r.location = Some(format!("/planet/{p}"));
+                    return r;
+                }
+                _ => {}
+            }
+            let topic = self.pick(&TOPICS, p as u64);
+            let mut page = format!(
+                "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n\
+                 <meta charset=\"utf-8\">\n\
+                 <meta name=\"generator\" content=\"Planet Venus\">\n\
+                 <title>Planet {topic} #{p}</title>\n\
+                 <link rel=\"stylesheet\" href=\"/planet.css\">\n\
+                 <link rel=\"alternate\" href=\"/planet/{p}/rss\">\n\
+                 </head>\n<body>\n<div id=\"header\">\
+                 <h1><a href=\"/\">Planet {topic}</a></h1>\n\
+                 <p>What people write about {topic} &mdash; hourly.\n\
+                 </div>\n<div id=\"sidebar\"><h3>Subscriptions</h3>\n<ul>\n"
+            );
+            for a in 0..ARTICLES {
+                let author = self.author(p, a);
+                let _ = writeln!(
+                    page,
+                    "<li><a href=\"http://blog.invalid/{author}/\">{author}</a>"
+                );
+            }
+            page.push_str("</ul></div>\n<h3><a name=\"top\"></a>Latest</h3>\n");
+            for a in 0..ARTICLES {
+                let title = escape(&self.title(p, a));
+                let href = self.href(p, a);
+                let heading = if self.fault(p) == Some(Fault::NoArticleLink) {
+                    title.clone()
+                } else {
+                    format!("<a href=\"{href}\">{title}</a>")
+                };
+                let _ = write!(
+                    page,
+                    "<div class=\"entry\">\n<h2 class=\"date\">Day {}</h2>\n\
+                     <h3 class=\"title\">{heading}</h3>\n\
+                     <p class=\"author\">by <a href=\"/\">{}</a>\n\
+                     <div class=\"content\"><p>It starts with <em>one</em> \
+                     socket &amp; ends <a href=\"{href}\">here&hellip;</a>\
+                     </div>\n</div>\n",
+                    p * ARTICLES + a + 1,
+                    self.author(p, a),
+                );
+            }
+            page.push_str("</body>\n</html>\n");
+            Response::page("200 OK", page)
+        }
+
+        fn article(&self, p: usize, a: usize) -> Response {
+            let fault = if a == 0 { self.fault(p) } else { None };
+            let title = escape(&self.title(p, a));
+            let author = self.author(p, a);
+            let mut body = b"<!DOCTYPE html>\n<html><head>\n".to_vec();
+            body.extend_from_slice(b"<meta charset=\"utf-8\">\n<title>");
+            match fault {
+                Some(Fault::NoTitle) => body.truncate(body.len() - 7),
+                Some(Fault::NotUtf8) => body.extend_from_slice(b"\xff\xfe "),
+                _ => {}
+            }
+            if fault != Some(Fault::NoTitle) {
+                let rest = format!("{title} &middot; {author}&#39;s blog");
+                body.extend_from_slice(rest.as_bytes());
+                body.extend_from_slice(b"</title>");
+            }
+            let rest = format!(
+                "\n</head>\n<body><article><h1>{title}</h1>\n\
+                 <p>Threads or tasks? It depends.</article>\n"
+            );
+            body.extend_from_slice(rest.as_bytes());
+            if fault == Some(Fault::TooLarge) {
+                body.extend_from_slice(b"<!-- ");
+                body.resize(TOO_LARGE, b'.');
+                body.extend_from_slice(b" -->\n");
+            }
+            body.extend_from_slice(b"</body></html>\n");
+            let mut response = Response::page("200 OK", body);
+            response.end = match fault {
+                Some(Fault::CutShort) => End::CutShort,
+                Some(Fault::NeverFinishes) => End::Never,
+                _ => End::Whole,
+            };
+            response
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::planet_server::{self, Config, Fault, Server};
+    use super::*;
+
+    fn server(planets: usize, ms: u64, faults: Vec<(usize, Fault)>) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let latency = Duration::from_millis(ms);
+        let config = Config {
+            planets,
+            latency,
+            seed: 11,
+            faults,
+        };
+        planet_server::start(listener, config).unwrap()
+    }
+
+    fn urls(server: &Server) -> Vec<Url> {
+        parse_planets(&server.planet_urls()).unwrap()
+    }
+
+    async fn scrape_with(planets: &[Url], limits: Limits) -> Vec<Row> {
+        let log = Arc::new(Log::new());
+        let hidden = ProgressBar::hidden();
+        scrape(&Client::new(), planets, limits, &log, &hidden).await
+    }
+
+    #[tokio::test]
+    async fn rows_are_expected_and_in_input_order() {
+        let server = server(8, 20, vec![]);
+        let mut planets = urls(&server);
+        planets.reverse();
+        let rows = scrape_with(&planets, Limits::default()).await;
+        for (row, p) in rows.iter().zip((0..8).rev()) {
+            assert_eq!(row.planet, format!("{}/planet/{p}", server.base));
+            let (article, title) = server.expected(p);
+            assert_eq!(row.found, Ok(Found { article, title }));
+        }
+    }
+
+    #[tokio::test]
+    async fn each_failure_is_reported_with_its_cause() {
+        use Fault::*;
+        // ANCHOR: fault-lines
+        let faults = [
+            (NotFound, "HTTP status 404 Not Found"),
+            (ServerError, "HTTP status 500 Internal Server Error"),
+            (NoArticleLink, "no <h3><a href> on the page"),
+            (RedirectLoop, "redirect loop"),
+            (NoTitle, "no <title> in the article"),
+            (CutShort, "connection closed mid-body"),
+            (NeverFinishes, "timed out"),
+            (TooLarge, "body over 1048576 bytes"),
+            (NotUtf8, "body is not UTF-8"),
+        ];
+        // ANCHOR_END: fault-lines
+        let by_planet = faults.iter().enumerate();
+        let server = server(10, 0, by_planet.map(|(p, f)| (p, f.0)).collect());
+        let mut planets = urls(&server);
+        // A port where nobody listens any more.
+        let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr();
+        let closed = format!("http://{}/planet/0", closed.unwrap());
+        planets.push(Url::parse(&closed).unwrap());
+        let limits = Limits {
+            request: Duration::from_millis(500),
+            ..Limits::default()
+        };
+        let rows = scrape_with(&planets, limits).await;
+        for (row, (fault, cause)) in rows.iter().zip(faults) {
+            let line = row.to_string();
+            assert!(line.ends_with(&format!("error: {cause}")), "{fault:?}");
+        }
+        assert!(rows[9].found.is_ok(), "the others still complete");
+        assert_eq!(rows[10].found, Err(Failure::Refused));
+    }
+
+    #[tokio::test]
+    async fn a_slow_planet_times_out_alone() {
+        let server = server(3, 300, vec![]);
+        let limits = Limits {
+            planet: Duration::from_millis(450),
+            ..Limits::default()
+        };
+        // Two round trips take 600 ms: more than the planet's 450 ms.
+        let rows = scrape_with(&urls(&server), limits).await;
+        assert!(rows.iter().all(|r| r.found == Err(Failure::Timeout)));
+    }
+
+    #[tokio::test]
+    async fn the_semaphore_bounds_the_requests_in_flight() {
+        let server = server(10, 50, vec![]);
+        let log = Arc::new(Log::new());
+        let limits = Limits {
+            concurrent: 2,
+            ..Limits::default()
+        };
+        let hidden = ProgressBar::hidden();
+        scrape(&Client::new(), &urls(&server), limits, &log, &hidden).await;
+        let requests = log.requests();
+        assert_eq!(requests.len(), 20);
+        for (_, start, _) in &requests {
+            let at = |r: &&(String, Duration, Duration)| {
+                r.1 <= *start && *start < r.2
+            };
+            assert!(requests.iter().filter(at).count() <= 2);
+        }
+    }
+
+    #[tokio::test]
+    async fn fifty_planets_take_far_less_than_2n_round_trips() {
+        // 50 planets at 50 ms: 2 x 50 x 50 ms = 5 s one after the other.
+        let server = server(50, 50, vec![]);
+        let started = Instant::now();
+        let rows = scrape_with(&urls(&server), Limits::default()).await;
+        let elapsed = started.elapsed();
+        assert!(rows.iter().all(|row| row.found.is_ok()));
+        assert!(elapsed >= Duration::from_millis(100)); // Two round trips.
+        let ratio = elapsed.as_secs_f64() / 5.0;
+        assert!(ratio < 0.25, "{ratio}");
+    }
+
+    #[tokio::test]
+    async fn bad_arguments_are_refused() {
+        let args = vec!["http://127.0.0.1/".to_string(), "planet".into()];
+        assert!(parse_planets(&args).unwrap_err().contains("`planet`"));
+        assert!(run(vec!["ftp://127.0.0.1/".into()]).await.is_err());
+    }
+}
