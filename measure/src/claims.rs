@@ -7,6 +7,10 @@
 use crate::render::{Bound, Claim};
 use crate::results::Results;
 
+fn lat() -> f64 {
+    crate::scraper::LATENCY.as_nanos() as f64
+}
+
 fn medians(r: &Results, a: (&str, u64), b: (&str, u64)) -> Option<(f64, f64)> {
     Some((r.point(a.0, a.1)?.median(), r.point(b.0, b.1)?.median()))
 }
@@ -14,9 +18,33 @@ fn medians(r: &Results, a: (&str, u64), b: (&str, u64)) -> Option<(f64, f64)> {
 pub fn all() -> Vec<Claim> {
     use crate::memory::{PARKED_TASKS, PARKED_THREADS};
     use crate::micro::{PINGPONG_CROSSBEAM, PINGPONG_CT, TASKS_MT, THREADS};
+    use crate::scraper::{SEQUENTIAL, TOKIO};
     // WAYS: racy, Mutex, atomic, per-thread, owner, tasks.
     use crate::contention::WAYS;
     vec![
+        Claim {
+            bench: "scraper",
+            text: "With 200 planets, the tokio scraper took {ratio} times \
+                   the time of two round trips (2 × latency)",
+            bound: Bound::Below(1.3),
+            ratio: |r| Some((r.point(TOKIO, 200)?.median(), 2.0 * lat())),
+        },
+        Claim {
+            bench: "scraper",
+            text: "With 1000 planets, the tokio scraper took {ratio} times \
+                   the time of two round trips",
+            bound: Bound::Below(2.0),
+            ratio: |r| Some((r.point(TOKIO, 1000)?.median(), 2.0 * lat())),
+        },
+        Claim {
+            bench: "scraper",
+            text: "With 200 planets, the sequential scraper took {ratio} \
+                   times the time of 2n downloads in a row (2n × latency)",
+            bound: Bound::Below(1.1),
+            ratio: |r| {
+                Some((r.point(SEQUENTIAL, 200)?.median(), 400.0 * lat()))
+            },
+        },
         Claim {
             bench: "contention",
             text: "With the article's own setting, 100 threads of 1000 \

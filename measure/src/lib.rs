@@ -9,6 +9,7 @@ pub mod memory;
 pub mod micro;
 pub mod render;
 pub mod results;
+pub mod scraper;
 
 use std::path::PathBuf;
 
@@ -20,6 +21,8 @@ pub const BENCHES: &[&str] = &[
     "thread-limit",
     "latency",
     "contention",
+    "scraper",
+    "scraper-timeline",
 ];
 
 /// The repository's root.
@@ -39,6 +42,8 @@ pub fn run(bench: &str, mode: micro::Mode) -> Option<results::Results> {
         "thread-limit" => memory::limit(mode),
         "latency" => latency::measure(mode),
         "contention" => contention::measure(mode),
+        "scraper" => scraper::measure(mode),
+        "scraper-timeline" => scraper::timeline(mode),
         _ => return None,
     })
 }

@@ -28,6 +28,9 @@ pub fn generated_by(text: &str) -> Option<String> {
 }
 
 pub fn fmt_value(unit: &str, v: f64) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
     match unit {
         "count" => format!("{v:.0}"),
         "bytes" => {
@@ -371,6 +374,103 @@ fn claims_md(
     t
 }
 
+fn scraper_table(r: &Results) -> String {
+    let mut t = header(&r.bench);
+    t.push_str("\n\n");
+    let series = r.series();
+    let lat = crate::scraper::LATENCY.as_nanos() as f64;
+    let _ = writeln!(
+        t,
+        "| n | {} | 2 × latency | 2n × latency |",
+        series.join(" | ")
+    );
+    let _ = writeln!(t, "|---:|{}---:|---:|", "---:|".repeat(series.len()));
+    for x in r.xs() {
+        let mut row = format!("| {x} |");
+        for s in &series {
+            let cell = match r.point(s, x) {
+                Some(p) => spread(&r.unit, p, 1.0),
+                None => "not measured".into(),
+            };
+            let _ = write!(row, " {cell} |");
+        }
+        let v = |ns: f64| fmt_value("ns", ns).replace(' ', "&nbsp;");
+        let _ =
+            writeln!(row, " {} | {} |", v(2.0 * lat), v(2.0 * x as f64 * lat));
+        t.push_str(&row);
+    }
+    t.push_str(&footer(
+        r,
+        "wall time of a whole run, median, and below it min–max over the runs",
+    ));
+    t
+}
+
+/// Every request of one run as a bar from its start to its end, one
+/// panel per scraper, on the same time axis.
+fn timeline(r: &Results) -> String {
+    let mut svg = String::new();
+    {
+        let root =
+            SVGBackend::with_string(&mut svg, (760, 520)).into_drawing_area();
+        root.fill(&WHITE).unwrap();
+        let (plot, foot) = root.split_vertically(490);
+        let series = r.series();
+        let end =
+            r.points.iter().map(|p| p.samples[1]).fold(0.0, f64::max) / 1e6;
+        let panels = plot.split_evenly((series.len(), 1));
+        for (i, (s, area)) in series.iter().zip(panels.iter()).enumerate() {
+            let reqs: Vec<&Point> =
+                r.points.iter().filter(|p| &p.series == s).collect();
+            let mut chart = ChartBuilder::on(area)
+                .caption(
+                    format!("{s}: {} requests, one bar each", reqs.len()),
+                    ("sans-serif", 15),
+                )
+                .margin(10)
+                .margin_right(30)
+                .x_label_area_size(30)
+                .y_label_area_size(60)
+                .build_cartesian_2d(0.0..end * 1.02, 0.0..reqs.len() as f64)
+                .unwrap();
+            chart
+                .configure_mesh()
+                .x_desc("time since the start of the run (ms)")
+                .y_desc("request")
+                .x_label_formatter(&|v| format!("{v:.0}"))
+                .y_label_formatter(&|v| format!("{v:.0}"))
+                .draw()
+                .unwrap();
+            let c = COLORS[i % COLORS.len()];
+            chart
+                .draw_series(reqs.iter().map(|p| {
+                    let y = p.x as f64;
+                    Rectangle::new(
+                        [
+                            (p.samples[0] / 1e6, y + 0.15),
+                            (p.samples[1] / 1e6, y + 0.85),
+                        ],
+                        c.filled(),
+                    )
+                }))
+                .unwrap();
+        }
+        foot.draw(&Text::new(
+            format!(
+                "{} · mode {} · {}",
+                r.machine.describe(),
+                r.mode,
+                "bars: each request from start to end"
+            ),
+            (12, 8),
+            ("sans-serif", 11).into_font().color(&BLACK.mix(0.8)),
+        ))
+        .unwrap();
+        root.present().unwrap();
+    }
+    format!("{}\n{svg}", header(&r.bench))
+}
+
 /// Renders every table and figure, and checks every claim.
 pub fn render_all(root: &Path) -> Result<Files, Vec<String>> {
     let mut files = Files::new();
@@ -500,6 +600,44 @@ pub fn render_all(root: &Path) -> Result<Files, Vec<String>> {
                         series_lines(&r, false),
                     ),
                 );
+            }
+            "scraper" => {
+                files.insert(out("scraper.md"), scraper_table(&r));
+                let mut lines = series_lines(&r, false);
+                let lat = crate::scraper::LATENCY.as_nanos() as f64;
+                let xs = r.xs();
+                let flat = xs
+                    .iter()
+                    .map(|&x| (x as f64, 2.0 * lat, 2.0 * lat, 2.0 * lat));
+                lines.push((
+                    "limit: two round trips, 2 × latency".into(),
+                    flat.collect(),
+                ));
+                let linear = xs.iter().map(|&x| {
+                    let v = 2.0 * x as f64 * lat;
+                    (x as f64, v, v, v)
+                });
+                lines.push((
+                    "2n downloads in a row, 2n × latency".into(),
+                    linear.collect(),
+                ));
+                files.insert(
+                    out("scraper.svg"),
+                    figure(
+                        &r,
+                        Figure {
+                            title: "Wall time to scrape n planets (50 ms per response)",
+                            x_desc: "n planets",
+                            y_desc: "wall time",
+                            log_x: true,
+                            note: "dots: median; bars: min–max over the runs",
+                        },
+                        lines,
+                    ),
+                );
+            }
+            "scraper-timeline" => {
+                files.insert(out("scraper-timeline.svg"), timeline(&r));
             }
             other => {
                 errors.push(format!("no renderer for benchmark `{other}`"))

@@ -1,0 +1,226 @@
+//! The planet scrapers of chapter 4 against the book's planet server: wall
+//! time for n planets at 50 ms per response, against the limits of two
+//! round trips (2 x latency) and of 2n downloads in a row (2n x latency),
+//! and a timeline of every request of one run. The code measured is the
+//! listings' own: each `main.rs` is compiled here as a module.
+
+#[path = "../../listings/ch04-scraper/02-sequential/src/main.rs"]
+#[allow(dead_code)]
+mod sequential;
+#[path = "../../listings/ch04-scraper/03-threads/src/main.rs"]
+#[allow(dead_code)]
+mod threads;
+#[path = "../../listings/ch04-scraper/04-tokio/src/main.rs"]
+#[allow(dead_code)]
+mod tokio_scraper;
+
+use crate::micro::Mode;
+use crate::results::{Machine, Point, Results};
+use reqwest::Url;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const LATENCY: Duration = Duration::from_millis(50);
+pub const SEQUENTIAL: &str = "sequential";
+pub const THREADS: &str = "a thread per planet";
+pub const TOKIO: &str = "tokio tasks";
+pub const TOKIO_CPU: &str = "tokio tasks: CPU time used by the process";
+
+/// CPU time (user and system) of this whole process: scraper, its
+/// runtime's threads and the planet server.
+fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rfind(')').map_or("", |i| &stat[i + 1..]);
+    let f: Vec<u64> = after
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // utime and stime, in ticks of 1/100 s, are fields 14 and 15 of the
+    // line; after the command name and the state letter they are 11, 12.
+    let ticks =
+        f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A listener on 127.0.0.1 whose queue of connections waiting to be
+/// accepted holds `backlog` (std's `bind` asks for 128: a thousand
+/// scrapers connecting at once would overflow it, and the kernel would
+/// make some of them retry, hundreds of milliseconds later).
+fn listener_with_backlog(backlog: u32) -> TcpListener {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        socket.listen(backlog).unwrap().into_std().unwrap()
+    })
+}
+
+/// A fresh planet server with `n` healthy planets; its planet URLs.
+fn server(n: usize) -> (sequential::planet_server::Server, Vec<Url>) {
+    let listener = listener_with_backlog(4096);
+    let config = sequential::planet_server::Config {
+        planets: n,
+        latency: LATENCY,
+        ..Default::default()
+    };
+    let server = sequential::planet_server::start(listener, config).unwrap();
+    let urls = server
+        .planet_urls()
+        .iter()
+        .map(|u| Url::parse(u).unwrap())
+        .collect();
+    (server, urls)
+}
+
+/// One run of one scraper: wall time and every request's (url, start, end).
+type Run = (Duration, Vec<(String, Duration, Duration)>);
+
+fn check(ok: usize, n: usize, series: &str) {
+    assert_eq!(ok, n, "{series}: every planet must be scraped");
+}
+
+fn run(series: &str, n: usize) -> Run {
+    let (_server, urls) = server(n);
+    match series {
+        SEQUENTIAL => {
+            let client = sequential::client(TIMEOUT).unwrap();
+            let log = sequential::Log::new();
+            let start = Instant::now();
+            let rows = sequential::scrape(&client, &urls, &log);
+            let wall = start.elapsed();
+            check(rows.iter().filter(|r| r.found.is_ok()).count(), n, series);
+            (wall, log.requests())
+        }
+        THREADS => {
+            let client = threads::client(TIMEOUT).unwrap();
+            let log = threads::Log::new();
+            let start = Instant::now();
+            let rows = threads::scrape(&client, &urls, &log);
+            let wall = start.elapsed();
+            check(rows.iter().filter(|r| r.found.is_ok()).count(), n, series);
+            (wall, log.requests())
+        }
+        TOKIO => {
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async {
+                let client = reqwest::Client::new();
+                let limits = tokio_scraper::Limits {
+                    concurrent: n,
+                    request: TIMEOUT,
+                    planet: TIMEOUT,
+                    ..Default::default()
+                };
+                let log = Arc::new(tokio_scraper::Log::new());
+                let bar = indicatif::ProgressBar::hidden();
+                let start = Instant::now();
+                let rows =
+                    tokio_scraper::scrape(&client, &urls, limits, &log, &bar)
+                        .await;
+                let wall = start.elapsed();
+                check(
+                    rows.iter().filter(|r| r.found.is_ok()).count(),
+                    n,
+                    series,
+                );
+                (wall, log.requests())
+            })
+        }
+        _ => unreachable!("unknown scraper {series}"),
+    }
+}
+
+pub fn measure(mode: Mode) -> Results {
+    let ns: &[usize] = &[10, 50, 200, 1000];
+    let mut points = Vec::new();
+    for series in [SEQUENTIAL, THREADS, TOKIO] {
+        for &n in ns {
+            // 2000 downloads in a row take 100 s: only the full mode waits
+            // for them, and only once.
+            let runs = match (mode, series, n) {
+                (Mode::Quick, SEQUENTIAL, 1000) => continue,
+                (Mode::Full, SEQUENTIAL, 1000) => 1,
+                (Mode::Quick, SEQUENTIAL, 200) => 1,
+                (Mode::Quick, _, _) => 3,
+                (Mode::Full, _, _) => 5,
+            };
+            let mut samples = Vec::new();
+            let mut cpu = Vec::new();
+            for _ in 0..runs {
+                let before = process_cpu();
+                samples.push(run(series, n).0.as_nanos() as f64);
+                cpu.push((process_cpu() - before).as_nanos() as f64);
+            }
+            eprintln!("scraper: {series}, n = {n}: {samples:?}, cpu {cpu:?}");
+            points.push(Point {
+                series: series.into(),
+                x: n as u64,
+                samples,
+                runs: 0,
+            });
+            if series == TOKIO {
+                points.push(Point {
+                    series: TOKIO_CPU.into(),
+                    x: n as u64,
+                    samples: cpu,
+                    runs: 0,
+                });
+            }
+        }
+    }
+    Results {
+        bench: "scraper".into(),
+        machine: Machine::this(),
+        mode: mode.name().into(),
+        method: format!(
+            "the listings' scrape functions against the book's planet \
+             server in the same process (its listen backlog raised to 4096), \
+             {} ms per response, healthy planets; a sample is the wall time of one whole run (all n \
+             planets and their first articles), a fresh server per run; \
+             tokio's bound on concurrent planets set to n; {} runs per \
+             point ({}), fewer for the slow sequential ones; the CPU time \
+             is that of the whole process (scraper and server), from \
+             /proc/self/stat in steps of 10 ms",
+            LATENCY.as_millis(),
+            if mode == Mode::Quick { 3 } else { 5 },
+            mode.name()
+        ),
+        unit: "ns".into(),
+        points,
+    }
+}
+
+/// The timeline: every request of one run at n = 10, sequential and on
+/// tokio. Each point is one request: x is its index, the two samples are
+/// its start and end, in nanoseconds from the run's start.
+pub fn timeline(mode: Mode) -> Results {
+    let mut points = Vec::new();
+    for series in [SEQUENTIAL, TOKIO] {
+        let (_, mut requests) = run(series, 10);
+        requests.sort_by_key(|r| r.1);
+        for (i, (_url, start, end)) in requests.into_iter().enumerate() {
+            points.push(Point {
+                series: series.into(),
+                x: i as u64,
+                samples: vec![start.as_nanos() as f64, end.as_nanos() as f64],
+                runs: 0,
+            });
+        }
+    }
+    Results {
+        bench: "scraper-timeline".into(),
+        machine: Machine::this(),
+        mode: mode.name().into(),
+        method: format!(
+            "one run of each scraper over 10 planets at {} ms per response; \
+             each request's start and end as the scraper logged them",
+            LATENCY.as_millis()
+        ),
+        unit: "ns".into(),
+        points,
+    }
+}
