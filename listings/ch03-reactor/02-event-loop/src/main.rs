@@ -76,23 +76,7 @@ pub fn run(listener: std::net::TcpListener) -> io::Result<()> {
         for event in &events {
             let token = event.token();
             if token == LISTENER {
-                // --snip--
-                // ANCHOR_END: here
-                loop {
-                    let mut stream = match listener.accept() {
-                        Ok((stream, _peer)) => stream,
-                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                        Err(e) if transient(&e) => continue,
-                        Err(e) => return Err(e),
-                    };
-                    let token = Token(next_token);
-                    next_token += 1;
-                    let both = Interest::READABLE | Interest::WRITABLE;
-                    poll.registry().register(&mut stream, token, both)?;
-                    let (out, eof) = (Vec::new(), false);
-                    conns.insert(token, Conn { stream, out, eof });
-                }
-                // ANCHOR: here
+                accept(&listener, &poll, &mut conns, &mut next_token)?;
                 continue;
             }
             let Some(conn) = conns.get_mut(&token) else {
@@ -101,12 +85,35 @@ pub fn run(listener: std::net::TcpListener) -> io::Result<()> {
             if !matches!(conn.ready(), Ok(true)) {
                 // Finished or failed: only this connection ends.
                 let mut conn = conns.remove(&token).unwrap();
-                poll.registry().deregister(&mut conn.stream)?;
+                let _ = poll.registry().deregister(&mut conn.stream);
             } // Dropping `conn` closes its socket.
         }
     }
 }
 // ANCHOR_END: here
+
+/// Accepts every waiting client and registers it under a new token.
+fn accept(
+    listener: &TcpListener,
+    poll: &Poll,
+    conns: &mut HashMap<Token, Conn>,
+    next_token: &mut usize,
+) -> io::Result<()> {
+    loop {
+        let mut stream = match listener.accept() {
+            Ok((stream, _peer)) => stream,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+            Err(e) if transient(&e) => continue,
+            Err(e) => return Err(e),
+        };
+        let token = Token(*next_token);
+        *next_token += 1;
+        let both = Interest::READABLE | Interest::WRITABLE;
+        poll.registry().register(&mut stream, token, both)?;
+        let (out, eof) = (Vec::new(), false);
+        conns.insert(token, Conn { stream, out, eof });
+    }
+}
 
 /// Accept errors that concern one client, not the listener.
 fn transient(e: &io::Error) -> bool {

@@ -106,8 +106,10 @@ impl Connection {
             }
         }
     }
-    // ANCHOR_END: drive
+}
+// ANCHOR_END: drive
 
+impl Connection {
     /// Sends what we can. `Ok(true)` when nothing is left to send.
     fn flush(&mut self) -> io::Result<bool> {
         let mut outbox = self.transport.outbox.borrow_mut();
@@ -182,8 +184,10 @@ impl Reactor {
         self.listeners.insert(token, (listener, Box::new(factory)));
         Ok(())
     }
+}
 
-    // ANCHOR: run
+// ANCHOR: run
+impl Reactor {
     /// Runs the loop for ever: wait for events, call protocols.
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
@@ -217,8 +221,10 @@ impl Reactor {
             self.close(token);
         }
     }
-    // ANCHOR_END: run
+}
+// ANCHOR_END: run
 
+impl Reactor {
     fn accept(&mut self, token: Token) -> io::Result<()> {
         loop {
             let (listener, _) = &self.listeners[&token];
@@ -431,6 +437,7 @@ mod tests {
         assert!(fds_back_to(before));
     }
 
+    // ANCHOR: never-reads
     #[test]
     fn a_client_that_never_reads_costs_bounded_memory() {
         let _s = serial();
@@ -455,6 +462,7 @@ mod tests {
         drop(hog);
         assert!(fds_back_to(before.0));
     }
+    // ANCHOR_END: never-reads
 
     #[test]
     fn flushes_everything_before_closing() {

@@ -101,7 +101,9 @@ impl Connection {
             }
         }
     }
+}
 
+impl Connection {
     /// Sends what we can. `Ok(true)` when nothing is left to send.
     fn flush(&mut self) -> io::Result<bool> {
         let mut outbox = self.transport.outbox.borrow_mut();
@@ -172,7 +174,9 @@ impl Reactor {
         self.listeners.insert(token, (listener, Box::new(factory)));
         Ok(())
     }
+}
 
+impl Reactor {
     /// Runs the loop for ever: wait for events, call protocols.
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
@@ -206,7 +210,9 @@ impl Reactor {
             self.close(token);
         }
     }
+}
 
+impl Reactor {
     fn accept(&mut self, token: Token) -> io::Result<()> {
         loop {
             let (listener, _) = &self.listeners[&token];
@@ -309,6 +315,9 @@ impl Protocol for Chat {
     }
 }
 
+// ANCHOR_END: chat
+
+// ANCHOR: chat-run
 /// A chat server on our reactor: each line goes to everyone else.
 pub fn run(listener: std::net::TcpListener) -> io::Result<()> {
     let room = Room::default();
@@ -321,7 +330,7 @@ pub fn run(listener: std::net::TcpListener) -> io::Result<()> {
     })?;
     reactor.run()
 }
-// ANCHOR_END: chat
+// ANCHOR_END: chat-run
 
 fn main() -> io::Result<()> {
     let addr = env::args().nth(1).unwrap_or("127.0.0.1:7000".into());

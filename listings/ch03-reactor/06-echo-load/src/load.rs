@@ -4,6 +4,8 @@
 //! notes the round trip, and sends the next one. It uses only `std` and
 //! `mio`, so other programs can include this file as a module.
 
+extern crate mio; // `mdbook test` links crates by name
+
 use std::fs;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::SocketAddr;
@@ -97,8 +99,40 @@ pub fn run_load(
     messages: u64,
     limit: Duration,
 ) -> io::Result<LoadReport> {
-    // ANCHOR_END: run-load
     let mut poll = Poll::new()?;
+    let mut clients = connect_all(&poll, addr, connections, messages)?;
+    let cpu_before = thread_cpu()?;
+    let start = Instant::now();
+    let mut latencies = drive_all(&mut poll, &mut clients, start + limit)?;
+    let elapsed = start.elapsed();
+    let cpu = thread_cpu()?.saturating_sub(cpu_before);
+    latencies.sort_unstable();
+    let at = |q: f64| {
+        let i = (latencies.len() as f64 * q) as usize;
+        latencies[i.min(latencies.len() - 1)] // Never empty: see below.
+    };
+    Ok(LoadReport {
+        connections,
+        messages: latencies.len() as u64,
+        elapsed,
+        messages_per_sec: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: at(0.50),
+        p99: at(0.99),
+        cpu,
+    })
+}
+// ANCHOR_END: run-load
+
+/// Connects, and registers each connection under its index.
+fn connect_all(
+    poll: &Poll,
+    addr: SocketAddr,
+    connections: usize,
+    messages: u64,
+) -> io::Result<Vec<Client>> {
+    if connections == 0 || messages == 0 {
+        return Err(io::Error::other("nothing to measure"));
+    }
     let mut clients = Vec::with_capacity(connections);
     for i in 0..connections {
         let stream = std::net::TcpStream::connect(addr)?;
@@ -118,27 +152,32 @@ pub fn run_load(
             read: 0,
             echo: [0; MESSAGE_LEN],
             sent_at: Instant::now(),
-            left: messages.saturating_sub(1),
-            done: messages == 0,
+            left: messages - 1,
+            done: false,
         });
     }
-    let cpu_before = thread_cpu()?;
-    let start = Instant::now();
-    let deadline = start + limit;
+    Ok(clients)
+}
+
+/// Runs every client until it is done; returns the round trips' times.
+/// Each client completes at least one round trip, or this fails.
+fn drive_all(
+    poll: &mut Poll,
+    clients: &mut [Client],
+    deadline: Instant,
+) -> io::Result<Vec<Duration>> {
     let mut latencies = Vec::new();
-    for client in &mut clients {
+    for client in clients.iter_mut() {
         client.sent_at = Instant::now();
         client.progress(deadline, &mut latencies)?;
     }
     let mut running = clients.iter().filter(|c| !c.done).count();
     let mut events = Events::with_capacity(1024);
-    // Bounded: every client stops at `messages` or at the deadline, and
+    // Bounded: every client stops at its count or at the deadline, and
     // we wait at most a second past the deadline for the last echoes.
+    let give_up = deadline + Duration::from_secs(1);
     while running > 0 {
-        let now = Instant::now();
-        let Some(wait) =
-            (deadline + Duration::from_secs(1)).checked_duration_since(now)
-        else {
+        let Some(wait) = give_up.checked_duration_since(Instant::now()) else {
             return Err(ErrorKind::TimedOut.into());
         };
         match poll.poll(&mut events, Some(wait)) {
@@ -153,23 +192,7 @@ pub fn run_load(
             }
         }
     }
-    let elapsed = start.elapsed();
-    let cpu = thread_cpu()?.saturating_sub(cpu_before);
-    latencies.sort_unstable();
-    let at = |q: f64| {
-        let i = ((latencies.len() as f64 * q) as usize)
-            .min(latencies.len().saturating_sub(1));
-        latencies.get(i).copied().unwrap_or_default()
-    };
-    Ok(LoadReport {
-        connections,
-        messages: latencies.len() as u64,
-        elapsed,
-        messages_per_sec: latencies.len() as f64 / elapsed.as_secs_f64(),
-        p50: at(0.50),
-        p99: at(0.99),
-        cpu,
-    })
+    Ok(latencies)
 }
 
 /// CPU time (user and system) of the calling thread, from
@@ -188,3 +211,9 @@ pub fn thread_cpu() -> io::Result<Duration> {
     // utime and stime: fields 14 and 15 of the line, 12 and 13 here.
     Ok(Duration::from_millis((tick(11)? + tick(12)?) * 10))
 }
+
+// The book shows excerpts of this file, and compiles each one as a program
+// of its own. A program needs a `main`: this one does nothing. The real one
+// is in `main.rs`.
+#[allow(dead_code)]
+fn main() {}

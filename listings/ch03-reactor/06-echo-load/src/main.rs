@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use load::{LoadReport, run_load};
 
-// ANCHOR: here
 /// Usage: `echo-load [ADDR CONNECTIONS MESSAGES]`. Without arguments, we
 /// start an echo server of our own and measure a short run against it.
 fn main() -> io::Result<()> {
@@ -26,7 +25,6 @@ fn main() -> io::Result<()> {
     print(&report);
     Ok(())
 }
-// ANCHOR_END: here
 
 fn num(s: &str) -> io::Result<usize> {
     s.parse().map_err(io::Error::other)
@@ -34,7 +32,8 @@ fn num(s: &str) -> io::Result<usize> {
 
 fn print(r: &LoadReport) {
     println!("{} connections, {} messages", r.connections, r.messages);
-    println!("{:.0} messages/s", r.messages_per_sec);
+    let secs = r.elapsed.as_secs_f64();
+    println!("{:.0} messages/s over {secs:.2} s", r.messages_per_sec);
     let micros = |d: Duration| d.as_secs_f64() * 1e6;
     println!("p50 {:.0} µs, p99 {:.0} µs", micros(r.p50), micros(r.p99));
     println!("load generator CPU: {} ms", r.cpu.as_millis());
