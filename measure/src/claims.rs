@@ -7,6 +7,9 @@
 use crate::render::{Bound, Claim};
 use crate::results::Results;
 
+const ECHO_REACTOR: &str = crate::echo::SERVERS[2].1;
+const ECHO_TOKIO_CT: &str = crate::echo::SERVERS[3].1;
+
 fn lat() -> f64 {
     crate::scraper::LATENCY.as_nanos() as f64
 }
@@ -22,6 +25,25 @@ pub fn all() -> Vec<Claim> {
     // WAYS: racy, Mutex, atomic, per-thread, owner, tasks.
     use crate::contention::WAYS;
     vec![
+        Claim {
+            bench: "echo",
+            text: "At 100 connections, our reactor with protocols served \
+                   {ratio} times as many messages per second as tokio's \
+                   current-thread runtime",
+            bound: Bound::AtLeast(0.9),
+            ratio: |r| medians(r, (ECHO_REACTOR, 100), (ECHO_TOKIO_CT, 100)),
+        },
+        Claim {
+            bench: "echo",
+            text: "At 100 connections, our reactor spent {ratio} times the \
+                   server CPU per message of tokio's current-thread runtime",
+            bound: Bound::Below(1.11),
+            ratio: |r| {
+                let a = format!("{ECHO_REACTOR} | server CPU");
+                let b = format!("{ECHO_TOKIO_CT} | server CPU");
+                Some((r.point(&a, 100)?.median(), r.point(&b, 100)?.median()))
+            },
+        },
         Claim {
             bench: "scraper",
             text: "With 200 planets, the tokio scraper took {ratio} times \

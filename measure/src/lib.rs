@@ -4,6 +4,7 @@
 
 pub mod claims;
 pub mod contention;
+pub mod echo;
 pub mod latency;
 pub mod memory;
 pub mod micro;
@@ -21,6 +22,7 @@ pub const BENCHES: &[&str] = &[
     "thread-limit",
     "latency",
     "contention",
+    "echo",
     "scraper",
     "scraper-timeline",
 ];
@@ -42,6 +44,7 @@ pub fn run(bench: &str, mode: micro::Mode) -> Option<results::Results> {
         "thread-limit" => memory::limit(mode),
         "latency" => latency::measure(mode),
         "contention" => contention::measure(mode),
+        "echo" => echo::measure(mode),
         "scraper" => scraper::measure(mode),
         "scraper-timeline" => scraper::timeline(mode),
         _ => return None,

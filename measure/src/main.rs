@@ -39,6 +39,16 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some("serve-echo") => {
+            let kind = args.get(1).map(String::as_str).unwrap_or_default();
+            match measure::echo::serve(kind) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("serve-echo: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Some("render") => finish(render::render_all(&root).and_then(|files| {
             render::write(&root, &files).map_err(|e| vec![e.to_string()])?;
             Ok(files.len())

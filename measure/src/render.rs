@@ -32,6 +32,15 @@ pub fn fmt_value(unit: &str, v: f64) -> String {
         return "0".into();
     }
     match unit {
+        "msg/s" => {
+            if v >= 1e6 {
+                format!("{:.2} M/s", v / 1e6)
+            } else if v >= 1e3 {
+                format!("{:.1} k/s", v / 1e3)
+            } else {
+                format!("{v:.0}/s")
+            }
+        }
         "count" => format!("{v:.0}"),
         "bytes" => {
             if v >= 1024.0 * 1024.0 {
@@ -471,6 +480,58 @@ fn timeline(r: &Results) -> String {
     format!("{}\n{svg}", header(&r.bench))
 }
 
+fn echo_table(r: &Results) -> String {
+    let mut t = header(&r.bench);
+    t.push_str("\n\n");
+    t.push_str(
+        "| server | connections | messages/s | p50 | p99 | server CPU per message | load generator CPU |\n",
+    );
+    t.push_str("|---|---:|---:|---:|---:|---:|---:|\n");
+    let servers: Vec<String> = r
+        .series()
+        .into_iter()
+        .filter(|s| !s.contains(" | "))
+        .collect();
+    let pct = |p: &Point| {
+        let f = |v: f64| format!("{:.0}%", v * 100.0);
+        format!(
+            "{}<br><small>{}–{}</small>",
+            f(p.median()),
+            f(p.min()),
+            f(p.max())
+        )
+    };
+    for s in &servers {
+        for x in r.xs() {
+            let Some(p) = r.point(s, x) else { continue };
+            let m = |metric: &str| r.point(&format!("{s} | {metric}"), x);
+            let time = |metric: &str| {
+                m(metric).map_or("–".into(), |p| spread("ns", p, 1.0))
+            };
+            let rate = format!(
+                "{:.0}<br><small>{:.0}–{:.0}</small>",
+                p.median(),
+                p.min(),
+                p.max()
+            );
+            let _ = writeln!(
+                t,
+                "| {s} | {x} | {rate} | {} | {} | {} | {} |",
+                time("p50"),
+                time("p99"),
+                time("server CPU"),
+                m("load CPU").map_or("–".into(), pct),
+            );
+        }
+    }
+    t.push_str(&footer(
+        r,
+        "median over the runs, and below it min–max; p50 and p99 are the \
+         round-trip percentiles of each run",
+    ));
+    t
+}
+
 /// Renders every table and figure, and checks every claim.
 pub fn render_all(root: &Path) -> Result<Files, Vec<String>> {
     let mut files = Files::new();
@@ -629,6 +690,27 @@ pub fn render_all(root: &Path) -> Result<Files, Vec<String>> {
                             title: "Wall time to scrape n planets (50 ms per response)",
                             x_desc: "n planets",
                             y_desc: "wall time",
+                            log_x: true,
+                            note: "dots: median; bars: min–max over the runs",
+                        },
+                        lines,
+                    ),
+                );
+            }
+            "echo" => {
+                files.insert(out("echo.md"), echo_table(&r));
+                let lines = series_lines(&r, false)
+                    .into_iter()
+                    .filter(|(s, _)| !s.contains(" | "))
+                    .collect();
+                files.insert(
+                    out("echo.svg"),
+                    figure(
+                        &r,
+                        Figure {
+                            title: "Echo: messages per second by number of connections",
+                            x_desc: "connections",
+                            y_desc: "messages per second",
                             log_x: true,
                             note: "dots: median; bars: min–max over the runs",
                         },

@@ -48,7 +48,7 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 /// accepted holds `backlog` (std's `bind` asks for 128: a thousand
 /// scrapers connecting at once would overflow it, and the kernel would
 /// make some of them retry, hundreds of milliseconds later).
-fn listener_with_backlog(backlog: u32) -> TcpListener {
+pub fn listener_with_backlog(backlog: u32) -> TcpListener {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .build()
@@ -56,7 +56,11 @@ fn listener_with_backlog(backlog: u32) -> TcpListener {
     rt.block_on(async {
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
         socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-        socket.listen(backlog).unwrap().into_std().unwrap()
+        let listener = socket.listen(backlog).unwrap().into_std().unwrap();
+        // Blocking, as `TcpListener::bind` leaves it: each server sets the
+        // mode it needs.
+        listener.set_nonblocking(false).unwrap();
+        listener
     })
 }
 

@@ -142,9 +142,9 @@ pub fn workspace_bins() -> &'static HashMap<String, PathBuf> {
 }
 
 /// The directory to give `mdbook test -L`: exactly one build of every crate
-/// the book's code uses (tokio, crossbeam and what they depend on). The
-/// target directory's own `deps/` will not do: it holds several builds of
-/// some crates, and rustdoc refuses to choose (E0464).
+/// the book's code uses (tokio, crossbeam, mio and what they depend on).
+/// The target directory's own `deps/` will not do: it holds several builds
+/// of some crates, and rustdoc refuses to choose (E0464).
 pub fn mdbook_deps_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {

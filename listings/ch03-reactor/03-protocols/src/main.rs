@@ -1,0 +1,567 @@
+extern crate mio; // `mdbook test` links crates by name
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::env;
+use std::io::{self, ErrorKind, Read, Write};
+use std::panic::{self, AssertUnwindSafe};
+use std::rc::Rc;
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+
+// ANCHOR: traits
+/// What the reactor calls when something happens on a connection.
+pub trait Protocol {
+    fn connection_made(&mut self, _transport: &Transport) {}
+    fn data_received(&mut self, transport: &Transport, data: &[u8]);
+    fn connection_lost(&mut self) {}
+}
+
+/// Builds one protocol for each new connection.
+pub trait Factory {
+    fn build_protocol(&mut self) -> Box<dyn Protocol>;
+}
+
+impl<F: FnMut() -> Box<dyn Protocol>> Factory for F {
+    fn build_protocol(&mut self) -> Box<dyn Protocol> {
+        self()
+    }
+}
+// ANCHOR_END: traits
+
+// ANCHOR: transport
+/// Past this many unsent bytes, a connection is closed.
+pub const MAX_OUTBOX: usize = 1 << 20;
+
+/// A protocol's handle on its connection. The reactor does the I/O.
+#[derive(Clone)]
+pub struct Transport {
+    token: Token,
+    outbox: Rc<RefCell<Outbox>>,
+    dirty: Rc<RefCell<Vec<Token>>>, // Connections with bytes to send.
+}
+
+#[derive(Default)]
+struct Outbox {
+    bytes: Vec<u8>,
+    closing: bool,  // The protocol asked to close, after a flush.
+    overflow: bool, // The peer reads too slowly: close it now.
+}
+
+impl Transport {
+    pub fn write(&self, data: &[u8]) {
+        let mut outbox = self.outbox.borrow_mut();
+        if outbox.closing || outbox.overflow {
+            return;
+        }
+        if outbox.bytes.len() + data.len() > MAX_OUTBOX {
+            outbox.overflow = true; // We will not buffer without limit.
+        } else {
+            outbox.bytes.extend_from_slice(data);
+        }
+        self.dirty.borrow_mut().push(self.token);
+    }
+
+    /// Closes the connection once everything written is sent.
+    pub fn lose_connection(&self) {
+        self.outbox.borrow_mut().closing = true;
+        self.dirty.borrow_mut().push(self.token);
+    }
+}
+// ANCHOR_END: transport
+
+/// One connection, as the reactor sees it.
+struct Connection {
+    stream: TcpStream,
+    protocol: Box<dyn Protocol>,
+    transport: Transport,
+    eof: bool, // The peer has closed its side.
+}
+
+// ANCHOR: drive
+impl Connection {
+    /// Does all the work the socket allows now. `Ok(false)`: close it.
+    fn drive(&mut self) -> io::Result<bool> {
+        let mut buf = [0; 16 * 1024];
+        loop {
+            if !self.flush()? {
+                return Ok(true); // Wait until it is writable.
+            }
+            // We owe nothing: now we may close, or read more.
+            if self.eof || self.transport.outbox.borrow().closing {
+                return Ok(false);
+            }
+            match self.stream.read(&mut buf) {
+                Ok(0) => self.eof = true,
+                Ok(n) => {
+                    let (p, t) = (&mut self.protocol, &self.transport);
+                    guard(|| p.data_received(t, &buf[..n]))?;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    return Ok(true); // Wait until it is readable.
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+// ANCHOR_END: drive
+
+impl Connection {
+    /// Sends what we can. `Ok(true)` when nothing is left to send.
+    fn flush(&mut self) -> io::Result<bool> {
+        let mut outbox = self.transport.outbox.borrow_mut();
+        if outbox.overflow {
+            return Err(io::Error::other("peer does not read"));
+        }
+        while !outbox.bytes.is_empty() {
+            match self.stream.write(&outbox.bytes) {
+                Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                Ok(n) => drop(outbox.bytes.drain(..n)),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    return Ok(false);
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+}
+
+// ANCHOR: guard
+/// Runs a protocol callback. A panic in it becomes an error, which
+/// closes that one connection.
+fn guard(f: impl FnOnce()) -> io::Result<()> {
+    panic::catch_unwind(AssertUnwindSafe(f))
+        .map_err(|_| io::Error::other("protocol panicked"))
+}
+// ANCHOR_END: guard
+
+// ANCHOR: reactor
+/// Watches sockets through the kernel and calls protocols.
+pub struct Reactor {
+    poll: Poll,
+    listeners: HashMap<Token, (TcpListener, Box<dyn Factory>)>,
+    connections: HashMap<Token, Connection>,
+    next_token: usize,
+    dirty: Rc<RefCell<Vec<Token>>>,
+}
+// ANCHOR_END: reactor
+
+impl Reactor {
+    pub fn new() -> io::Result<Reactor> {
+        Ok(Reactor {
+            poll: Poll::new()?,
+            listeners: HashMap::new(),
+            connections: HashMap::new(),
+            next_token: 0,
+            dirty: Rc::default(),
+        })
+    }
+
+    fn token(&mut self) -> Token {
+        self.next_token += 1;
+        Token(self.next_token)
+    }
+
+    /// Accepts connections on `listener`, each with a new protocol.
+    pub fn listen_tcp(
+        &mut self,
+        listener: std::net::TcpListener,
+        factory: impl Factory + 'static,
+    ) -> io::Result<()> {
+        listener.set_nonblocking(true)?;
+        let mut listener = TcpListener::from_std(listener);
+        let token = self.token();
+        self.poll.registry().register(
+            &mut listener,
+            token,
+            Interest::READABLE,
+        )?;
+        self.listeners.insert(token, (listener, Box::new(factory)));
+        Ok(())
+    }
+}
+
+// ANCHOR: run
+impl Reactor {
+    /// Runs the loop for ever: wait for events, call protocols.
+    pub fn run(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            match self.poll.poll(&mut events, None) {
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                result => result?,
+            }
+            for event in &events {
+                if self.listeners.contains_key(&event.token()) {
+                    self.accept(event.token())?;
+                } else {
+                    self.drive(event.token());
+                }
+            }
+            // Protocols may have written to other connections (a chat
+            // server does): send those bytes now.
+            let dirty = self.dirty.take();
+            for token in dirty {
+                self.drive(token);
+            }
+        }
+    }
+
+    /// Lets one connection make progress; closes it if it is done.
+    fn drive(&mut self, token: Token) {
+        let Some(conn) = self.connections.get_mut(&token) else {
+            return; // Closed already.
+        };
+        if !matches!(conn.drive(), Ok(true)) {
+            self.close(token);
+        }
+    }
+}
+// ANCHOR_END: run
+
+impl Reactor {
+    fn accept(&mut self, token: Token) -> io::Result<()> {
+        loop {
+            let (listener, _) = &self.listeners[&token];
+            let mut stream = match listener.accept() {
+                Ok((stream, _peer)) => stream,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if transient(&e) => continue,
+                Err(e) => return Err(e),
+            };
+            let conn_token = self.token();
+            let both = Interest::READABLE | Interest::WRITABLE;
+            self.poll
+                .registry()
+                .register(&mut stream, conn_token, both)?;
+            let (_, factory) = self.listeners.get_mut(&token).unwrap();
+            let mut protocol = factory.build_protocol();
+            let transport = Transport {
+                token: conn_token,
+                outbox: Rc::default(),
+                dirty: self.dirty.clone(),
+            };
+            let made = guard(|| protocol.connection_made(&transport));
+            let conn = Connection {
+                stream,
+                protocol,
+                transport,
+                eof: false,
+            };
+            self.connections.insert(conn_token, conn);
+            match made {
+                Ok(()) => self.drive(conn_token),
+                Err(_) => self.close(conn_token),
+            }
+        }
+    }
+
+    fn close(&mut self, token: Token) {
+        let Some(mut conn) = self.connections.remove(&token) else {
+            return;
+        };
+        // From now on, writes through this transport are dropped.
+        conn.transport.outbox.borrow_mut().closing = true;
+        let _ = self.poll.registry().deregister(&mut conn.stream);
+        let _ = guard(|| conn.protocol.connection_lost());
+    } // Dropping `conn` closes its socket.
+}
+
+/// Accept errors that concern one client, not the listener.
+fn transient(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::Interrupted
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::ConnectionReset
+    )
+}
+
+// ANCHOR: echo
+/// Twisted's classic first protocol.
+struct Echo;
+
+impl Protocol for Echo {
+    fn data_received(&mut self, transport: &Transport, data: &[u8]) {
+        transport.write(data);
+    }
+}
+
+/// An echo server on our reactor.
+pub fn run(listener: std::net::TcpListener) -> io::Result<()> {
+    let mut reactor = Reactor::new()?;
+    reactor.listen_tcp(listener, || Box::new(Echo) as Box<dyn Protocol>)?;
+    reactor.run()
+}
+// ANCHOR_END: echo
+
+fn main() -> io::Result<()> {
+    let addr = env::args().nth(1).unwrap_or("127.0.0.1:7000".into());
+    let listener = std::net::TcpListener::bind(&addr)?;
+    println!("echo server on {}", listener.local_addr()?);
+    run(listener)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::net::{Shutdown, SocketAddr};
+    use std::sync::Mutex;
+    use std::thread;
+    use std::time::{Duration, Instant};
+
+    /// The tests count the process's file descriptors and its memory,
+    /// so they run one at a time.
+    static SERIAL: Mutex<()> = Mutex::new(());
+
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts a reactor thread named `name` with the given factory.
+    fn start_with<F>(name: &str, factory: F) -> SocketAddr
+    where
+        F: Factory + Send + 'static,
+    {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                let mut reactor = Reactor::new()?;
+                reactor.listen_tcp(listener, factory)?;
+                reactor.run()
+            })
+            .unwrap();
+        // Once it has served a client and closed that connection, the
+        // reactor holds all the descriptors it holds when idle.
+        assert!(served(addr));
+        thread::sleep(Duration::from_millis(100));
+        addr
+    }
+
+    fn start() -> SocketAddr {
+        start_with("echo", || Box::new(Echo) as Box<dyn Protocol>)
+    }
+
+    fn connect(addr: SocketAddr) -> std::net::TcpStream {
+        let s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s
+    }
+
+    /// A new client gets its bytes back.
+    fn served(addr: SocketAddr) -> bool {
+        let mut c = connect(addr);
+        c.write_all(b"still there?").unwrap();
+        let mut buf = [0; 12];
+        c.read_exact(&mut buf).is_ok() && &buf == b"still there?"
+    }
+
+    fn open_fds() -> usize {
+        fs::read_dir("/proc/self/fd").unwrap().count()
+    }
+
+    /// Waits (at most 5 s) until the process holds no more descriptors
+    /// than `before`.
+    fn fds_back_to(before: usize) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5) {
+            if open_fds() <= before {
+                return true;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// Resident memory of the process, in bytes.
+    fn rss() -> usize {
+        let status = fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+        let kib: usize =
+            line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        kib * 1024
+    }
+
+    /// CPU time, in clock ticks, of the thread of ours named `name`.
+    fn cpu_ticks_of(name: &str) -> u64 {
+        for task in fs::read_dir("/proc/self/task").unwrap() {
+            let dir = task.unwrap().path();
+            let comm = fs::read_to_string(dir.join("comm")).unwrap();
+            if comm.trim() == name {
+                let stat = fs::read_to_string(dir.join("stat")).unwrap();
+                // Fields after the command name, which ends with ')'.
+                let rest = &stat[stat.rfind(')').unwrap() + 2..];
+                let f: Vec<&str> = rest.split_whitespace().collect();
+                // utime and stime are fields 14 and 15 of the line.
+                return f[11].parse::<u64>().unwrap()
+                    + f[12].parse::<u64>().unwrap();
+            }
+        }
+        panic!("no thread named {name}");
+    }
+
+    #[test]
+    fn a_silent_client_blocks_nobody() {
+        let _s = serial();
+        let addr = start();
+        let before = open_fds();
+        let silent = connect(addr);
+        assert!(served(addr));
+        drop(silent);
+        assert!(fds_back_to(before));
+    }
+
+    #[test]
+    fn a_byte_at_a_time() {
+        let _s = serial();
+        let addr = start();
+        let before = open_fds();
+        let mut slow = connect(addr);
+        for &b in b"slow" {
+            slow.write_all(&[b]).unwrap();
+            assert!(served(addr)); // Others are served meanwhile.
+            let mut one = [0];
+            slow.read_exact(&mut one).unwrap();
+            assert_eq!(one[0], b);
+            thread::sleep(Duration::from_millis(100));
+        }
+        drop(slow);
+        assert!(fds_back_to(before));
+    }
+
+    // ANCHOR: never-reads
+    #[test]
+    fn a_client_that_never_reads_costs_bounded_memory() {
+        let _s = serial();
+        let addr = start();
+        let before = (open_fds(), rss());
+        let mut hog = connect(addr);
+        hog.set_write_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let chunk = vec![b'x'; 64 * 1024];
+        let (mut sent, start) = (0, Instant::now());
+        // Bounded in bytes and in time; we expect the writes to stall.
+        while sent < 256 << 20 && start.elapsed() < Duration::from_secs(5) {
+            match hog.write(&chunk) {
+                Ok(n) => sent += n,
+                Err(_) => break, // Stalled: the server stopped reading.
+            }
+        }
+        assert!(sent < 256 << 20, "the server kept reading");
+        let grown = rss().saturating_sub(before.1);
+        assert!(grown < 16 << 20, "memory grew by {grown} bytes");
+        assert!(served(addr));
+        drop(hog);
+        assert!(fds_back_to(before.0));
+    }
+    // ANCHOR_END: never-reads
+
+    #[test]
+    fn flushes_everything_before_closing() {
+        let _s = serial();
+        let addr = start();
+        let before = open_fds();
+        let mut c = connect(addr);
+        let data: Vec<u8> = (0..4_000_000u32).map(|i| i as u8).collect();
+        let mut writer = c.try_clone().unwrap();
+        let sent = data.clone();
+        let w = thread::spawn(move || {
+            writer.write_all(&sent).unwrap();
+            writer.shutdown(Shutdown::Write).unwrap();
+        });
+        let mut back = Vec::new();
+        c.read_to_end(&mut back).unwrap(); // Ends when the server closes.
+        w.join().unwrap();
+        assert!(
+            back == data,
+            "echoed {} of {} bytes",
+            back.len(),
+            data.len()
+        );
+        drop(c);
+        assert!(fds_back_to(before));
+    }
+
+    #[test]
+    fn a_thousand_clients_reset_at_once() {
+        let _s = serial();
+        let addr = start();
+        let before = open_fds();
+        let mut clients: Vec<_> = (0..1000).map(|_| connect(addr)).collect();
+        for c in &mut clients {
+            c.write_all(b"x").unwrap();
+        }
+        thread::sleep(Duration::from_millis(200));
+        // Each closes with its echo unread: the kernel sends a reset.
+        drop(clients);
+        assert!(fds_back_to(before));
+        assert!(served(addr));
+    }
+
+    #[test]
+    fn a_burst_of_two_thousand_short_connections() {
+        let _s = serial();
+        let addr = start();
+        let before = open_fds();
+        let workers: Vec<_> = (0..8)
+            .map(|_| {
+                thread::spawn(move || (0..250).filter(|_| served(addr)).count())
+            })
+            .collect();
+        let ok: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
+        assert_eq!(ok, 2000);
+        assert!(fds_back_to(before));
+    }
+
+    struct Fragile;
+
+    impl Protocol for Fragile {
+        fn data_received(&mut self, t: &Transport, data: &[u8]) {
+            if data.starts_with(b"boom") {
+                panic!("a bug in one protocol");
+            }
+            t.write(data);
+        }
+    }
+
+    #[test]
+    fn a_panicking_protocol_closes_only_its_connection() {
+        let _s = serial();
+        let addr =
+            start_with("fragile", || Box::new(Fragile) as Box<dyn Protocol>);
+        let before = open_fds();
+        let mut victim = connect(addr);
+        let mut bystander = connect(addr);
+        victim.write_all(b"boom").unwrap();
+        let mut buf = [0; 1];
+        // The victim sees its connection end, without an echo.
+        assert!(matches!(victim.read(&mut buf), Ok(0) | Err(_)));
+        bystander.write_all(b"y").unwrap();
+        bystander.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"y");
+        assert!(served(addr));
+        drop((victim, bystander));
+        assert!(fds_back_to(before));
+    }
+
+    #[test]
+    fn idle_means_no_cpu() {
+        let _s = serial();
+        let addr =
+            start_with("idle-reactor", || Box::new(Echo) as Box<dyn Protocol>);
+        let _idle = connect(addr);
+        assert!(served(addr));
+        let before = cpu_ticks_of("idle-reactor");
+        thread::sleep(Duration::from_secs(1));
+        // A busy loop would burn about 100 ticks in that second.
+        assert!(cpu_ticks_of("idle-reactor") - before <= 1);
+    }
+}

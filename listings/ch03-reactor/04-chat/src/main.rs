@@ -1,0 +1,485 @@
+extern crate mio; // `mdbook test` links crates by name
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::env;
+use std::io::{self, ErrorKind, Read, Write};
+use std::panic::{self, AssertUnwindSafe};
+use std::rc::Rc;
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+
+/// What the reactor calls when something happens on a connection.
+pub trait Protocol {
+    fn connection_made(&mut self, _transport: &Transport) {}
+    fn data_received(&mut self, transport: &Transport, data: &[u8]);
+    fn connection_lost(&mut self) {}
+}
+
+/// Builds one protocol for each new connection.
+pub trait Factory {
+    fn build_protocol(&mut self) -> Box<dyn Protocol>;
+}
+
+impl<F: FnMut() -> Box<dyn Protocol>> Factory for F {
+    fn build_protocol(&mut self) -> Box<dyn Protocol> {
+        self()
+    }
+}
+
+/// Past this many unsent bytes, a connection is closed.
+pub const MAX_OUTBOX: usize = 1 << 20;
+
+/// A protocol's handle on its connection. The reactor does the I/O.
+#[derive(Clone)]
+pub struct Transport {
+    token: Token,
+    outbox: Rc<RefCell<Outbox>>,
+    dirty: Rc<RefCell<Vec<Token>>>, // Connections with bytes to send.
+}
+
+#[derive(Default)]
+struct Outbox {
+    bytes: Vec<u8>,
+    closing: bool,  // The protocol asked to close, after a flush.
+    overflow: bool, // The peer reads too slowly: close it now.
+}
+
+impl Transport {
+    pub fn write(&self, data: &[u8]) {
+        let mut outbox = self.outbox.borrow_mut();
+        if outbox.closing || outbox.overflow {
+            return;
+        }
+        if outbox.bytes.len() + data.len() > MAX_OUTBOX {
+            outbox.overflow = true; // We will not buffer without limit.
+        } else {
+            outbox.bytes.extend_from_slice(data);
+        }
+        self.dirty.borrow_mut().push(self.token);
+    }
+
+    /// Closes the connection once everything written is sent.
+    pub fn lose_connection(&self) {
+        self.outbox.borrow_mut().closing = true;
+        self.dirty.borrow_mut().push(self.token);
+    }
+}
+
+/// One connection, as the reactor sees it.
+struct Connection {
+    stream: TcpStream,
+    protocol: Box<dyn Protocol>,
+    transport: Transport,
+    eof: bool, // The peer has closed its side.
+}
+
+impl Connection {
+    /// Does all the work the socket allows now. `Ok(false)`: close it.
+    fn drive(&mut self) -> io::Result<bool> {
+        let mut buf = [0; 16 * 1024];
+        loop {
+            if !self.flush()? {
+                return Ok(true); // Wait until it is writable.
+            }
+            // We owe nothing: now we may close, or read more.
+            if self.eof || self.transport.outbox.borrow().closing {
+                return Ok(false);
+            }
+            match self.stream.read(&mut buf) {
+                Ok(0) => self.eof = true,
+                Ok(n) => {
+                    let (p, t) = (&mut self.protocol, &self.transport);
+                    guard(|| p.data_received(t, &buf[..n]))?;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    return Ok(true); // Wait until it is readable.
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Connection {
+    /// Sends what we can. `Ok(true)` when nothing is left to send.
+    fn flush(&mut self) -> io::Result<bool> {
+        let mut outbox = self.transport.outbox.borrow_mut();
+        if outbox.overflow {
+            return Err(io::Error::other("peer does not read"));
+        }
+        while !outbox.bytes.is_empty() {
+            match self.stream.write(&outbox.bytes) {
+                Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                Ok(n) => drop(outbox.bytes.drain(..n)),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    return Ok(false);
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Runs a protocol callback. A panic in it becomes an error, which
+/// closes that one connection.
+fn guard(f: impl FnOnce()) -> io::Result<()> {
+    panic::catch_unwind(AssertUnwindSafe(f))
+        .map_err(|_| io::Error::other("protocol panicked"))
+}
+
+/// Watches sockets through the kernel and calls protocols.
+pub struct Reactor {
+    poll: Poll,
+    listeners: HashMap<Token, (TcpListener, Box<dyn Factory>)>,
+    connections: HashMap<Token, Connection>,
+    next_token: usize,
+    dirty: Rc<RefCell<Vec<Token>>>,
+}
+
+impl Reactor {
+    pub fn new() -> io::Result<Reactor> {
+        Ok(Reactor {
+            poll: Poll::new()?,
+            listeners: HashMap::new(),
+            connections: HashMap::new(),
+            next_token: 0,
+            dirty: Rc::default(),
+        })
+    }
+
+    fn token(&mut self) -> Token {
+        self.next_token += 1;
+        Token(self.next_token)
+    }
+
+    /// Accepts connections on `listener`, each with a new protocol.
+    pub fn listen_tcp(
+        &mut self,
+        listener: std::net::TcpListener,
+        factory: impl Factory + 'static,
+    ) -> io::Result<()> {
+        listener.set_nonblocking(true)?;
+        let mut listener = TcpListener::from_std(listener);
+        let token = self.token();
+        self.poll.registry().register(
+            &mut listener,
+            token,
+            Interest::READABLE,
+        )?;
+        self.listeners.insert(token, (listener, Box::new(factory)));
+        Ok(())
+    }
+}
+
+impl Reactor {
+    /// Runs the loop for ever: wait for events, call protocols.
+    pub fn run(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            match self.poll.poll(&mut events, None) {
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                result => result?,
+            }
+            for event in &events {
+                if self.listeners.contains_key(&event.token()) {
+                    self.accept(event.token())?;
+                } else {
+                    self.drive(event.token());
+                }
+            }
+            // Protocols may have written to other connections (a chat
+            // server does): send those bytes now.
+            let dirty = self.dirty.take();
+            for token in dirty {
+                self.drive(token);
+            }
+        }
+    }
+
+    /// Lets one connection make progress; closes it if it is done.
+    fn drive(&mut self, token: Token) {
+        let Some(conn) = self.connections.get_mut(&token) else {
+            return; // Closed already.
+        };
+        if !matches!(conn.drive(), Ok(true)) {
+            self.close(token);
+        }
+    }
+}
+
+impl Reactor {
+    fn accept(&mut self, token: Token) -> io::Result<()> {
+        loop {
+            let (listener, _) = &self.listeners[&token];
+            let mut stream = match listener.accept() {
+                Ok((stream, _peer)) => stream,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if transient(&e) => continue,
+                Err(e) => return Err(e),
+            };
+            let conn_token = self.token();
+            let both = Interest::READABLE | Interest::WRITABLE;
+            self.poll
+                .registry()
+                .register(&mut stream, conn_token, both)?;
+            let (_, factory) = self.listeners.get_mut(&token).unwrap();
+            let mut protocol = factory.build_protocol();
+            let transport = Transport {
+                token: conn_token,
+                outbox: Rc::default(),
+                dirty: self.dirty.clone(),
+            };
+            let made = guard(|| protocol.connection_made(&transport));
+            let conn = Connection {
+                stream,
+                protocol,
+                transport,
+                eof: false,
+            };
+            self.connections.insert(conn_token, conn);
+            match made {
+                Ok(()) => self.drive(conn_token),
+                Err(_) => self.close(conn_token),
+            }
+        }
+    }
+
+    fn close(&mut self, token: Token) {
+        let Some(mut conn) = self.connections.remove(&token) else {
+            return;
+        };
+        // From now on, writes through this transport are dropped.
+        conn.transport.outbox.borrow_mut().closing = true;
+        let _ = self.poll.registry().deregister(&mut conn.stream);
+        let _ = guard(|| conn.protocol.connection_lost());
+    } // Dropping `conn` closes its socket.
+}
+
+/// Accept errors that concern one client, not the listener.
+fn transient(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::Interrupted
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::ConnectionReset
+    )
+}
+
+// ANCHOR: chat
+/// Everyone in the chat room, by member number.
+type Room = Rc<RefCell<HashMap<usize, Transport>>>;
+
+/// The longest line we accept, newline excluded.
+pub const MAX_LINE: usize = 1024;
+
+struct Chat {
+    id: usize,
+    room: Room,
+    line: Vec<u8>, // The start of a line whose end has not come yet.
+}
+
+impl Protocol for Chat {
+    fn connection_made(&mut self, transport: &Transport) {
+        transport.write(format!("you are user {}\n", self.id).as_bytes());
+        self.room.borrow_mut().insert(self.id, transport.clone());
+    }
+
+    fn data_received(&mut self, transport: &Transport, data: &[u8]) {
+        self.line.extend_from_slice(data);
+        while let Some(end) = self.line.iter().position(|&b| b == b'\n') {
+            if end > MAX_LINE {
+                break;
+            }
+            let line: Vec<u8> = self.line.drain(..=end).collect();
+            let mut message = format!("user {}: ", self.id).into_bytes();
+            message.extend_from_slice(&line);
+            for (&id, other) in self.room.borrow().iter() {
+                if id != self.id {
+                    other.write(&message);
+                }
+            }
+        }
+        if self.line.len() > MAX_LINE {
+            transport.write(b"line too long\n");
+            transport.lose_connection();
+        }
+    }
+
+    fn connection_lost(&mut self) {
+        self.room.borrow_mut().remove(&self.id);
+    }
+}
+
+// ANCHOR_END: chat
+
+// ANCHOR: chat-run
+/// A chat server on our reactor: each line goes to everyone else.
+pub fn run(listener: std::net::TcpListener) -> io::Result<()> {
+    let room = Room::default();
+    let mut members = 0;
+    let mut reactor = Reactor::new()?;
+    reactor.listen_tcp(listener, move || {
+        members += 1;
+        let (id, room, line) = (members, room.clone(), Vec::new());
+        Box::new(Chat { id, room, line }) as Box<dyn Protocol>
+    })?;
+    reactor.run()
+}
+// ANCHOR_END: chat-run
+
+fn main() -> io::Result<()> {
+    let addr = env::args().nth(1).unwrap_or("127.0.0.1:7000".into());
+    let listener = std::net::TcpListener::bind(&addr)?;
+    println!("chat server on {}", listener.local_addr()?);
+    run(listener)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::io::{BufRead, BufReader};
+    use std::net::{SocketAddr, TcpStream};
+    use std::sync::Mutex;
+    use std::thread;
+    use std::time::{Duration, Instant};
+
+    /// The tests count the process's file descriptors: one at a time.
+    static SERIAL: Mutex<()> = Mutex::new(());
+
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn start() -> SocketAddr {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        thread::spawn(move || run(listener));
+        drop(join(addr)); // Once it serves, the reactor is running.
+        thread::sleep(Duration::from_millis(100));
+        addr
+    }
+
+    /// Joins the room; returns the writing side and a line reader.
+    fn join(addr: SocketAddr) -> (TcpStream, BufReader<TcpStream>) {
+        let s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        assert!(read_line(&mut r).starts_with("you are user "));
+        (s, r)
+    }
+
+    fn read_line(r: &mut BufReader<TcpStream>) -> String {
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        line
+    }
+
+    fn open_fds() -> usize {
+        fs::read_dir("/proc/self/fd").unwrap().count()
+    }
+
+    fn fds_back_to(before: usize) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5) {
+            if open_fds() <= before {
+                return true;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// Two new members can still talk.
+    fn served(addr: SocketAddr) -> bool {
+        let (mut a, _ra) = join(addr);
+        let (_b, mut rb) = join(addr);
+        a.write_all(b"ping\n").unwrap();
+        read_line(&mut rb).ends_with(": ping\n")
+    }
+
+    #[test]
+    fn a_line_goes_to_everyone_else() {
+        let _s = serial();
+        let addr = start();
+        let before = open_fds();
+        let (mut a, mut ra) = join(addr);
+        let (_b, mut rb) = join(addr);
+        let (_c, mut rc) = join(addr);
+        a.write_all(b"hel").unwrap();
+        thread::sleep(Duration::from_millis(50));
+        a.write_all(b"lo\nbye\n").unwrap();
+        for r in [&mut rb, &mut rc] {
+            assert!(read_line(r).ends_with(": hello\n"));
+            assert!(read_line(r).ends_with(": bye\n"));
+        }
+        ra.get_ref().set_nonblocking(true).unwrap();
+        let mut buf = [0; 1];
+        assert!(ra.get_mut().read(&mut buf).is_err(), "no echo to sender");
+        drop((a, ra, _b, rb, _c, rc));
+        assert!(fds_back_to(before));
+    }
+
+    #[test]
+    fn garbage_is_relayed_as_bytes() {
+        let _s = serial();
+        let addr = start();
+        let (mut a, _ra) = join(addr);
+        let (_b, mut rb) = join(addr);
+        a.write_all(b"\xff\x00\xfe\r\n").unwrap();
+        let mut line = Vec::new();
+        rb.read_until(b'\n', &mut line).unwrap();
+        assert!(line.ends_with(b": \xff\x00\xfe\r\n"));
+        assert!(served(addr));
+    }
+
+    #[test]
+    fn an_overlong_line_closes_that_connection_only() {
+        let _s = serial();
+        let addr = start();
+        let before = open_fds();
+        let (mut a, mut ra) = join(addr);
+        let (_b, mut rb) = join(addr);
+        a.write_all(&vec![b'x'; 4 * MAX_LINE]).unwrap();
+        assert_eq!(read_line(&mut ra), "line too long\n");
+        assert_eq!(read_line(&mut ra), ""); // Then the end of the stream.
+        rb.get_ref().set_nonblocking(true).unwrap();
+        let mut buf = [0; 1];
+        assert!(rb.get_mut().read(&mut buf).is_err(), "nothing relayed");
+        assert!(served(addr));
+        drop((a, ra, _b, rb));
+        assert!(fds_back_to(before));
+    }
+
+    #[test]
+    fn a_member_who_never_reads_is_dropped() {
+        let _s = serial();
+        let addr = start();
+        let before = open_fds();
+        let (_hog, mut rhog) = join(addr);
+        let (mut talker, _rt) = join(addr);
+        let line = [vec![b'x'; 1000], vec![b'\n']].concat();
+        // 8 MiB of lines: more than the kernel and MAX_OUTBOX hold.
+        for _ in 0..8 * 1024 {
+            talker.write_all(&line).unwrap();
+        }
+        // The hog's connection ends after at most what was buffered.
+        let mut got = 0;
+        let mut buf = vec![0; 64 * 1024];
+        loop {
+            match rhog.get_mut().read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got += n,
+            }
+        }
+        assert!(got < 8 << 20, "the hog got everything");
+        assert!(served(addr));
+        drop((_hog, rhog, talker, _rt));
+        assert!(fds_back_to(before));
+    }
+}

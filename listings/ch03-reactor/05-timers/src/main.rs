@@ -1,0 +1,587 @@
+extern crate mio; // `mdbook test` links crates by name
+
+use std::cell::{Cell, RefCell};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::env;
+use std::io::{self, ErrorKind, Read, Write};
+use std::panic::{self, AssertUnwindSafe};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+
+/// What the reactor calls when something happens on a connection.
+pub trait Protocol {
+    fn connection_made(&mut self, _transport: &Transport) {}
+    fn data_received(&mut self, transport: &Transport, data: &[u8]);
+    fn connection_lost(&mut self) {}
+}
+
+/// Builds one protocol for each new connection.
+pub trait Factory {
+    fn build_protocol(&mut self) -> Box<dyn Protocol>;
+}
+
+impl<F: FnMut() -> Box<dyn Protocol>> Factory for F {
+    fn build_protocol(&mut self) -> Box<dyn Protocol> {
+        self()
+    }
+}
+
+/// Past this many unsent bytes, a connection is closed.
+pub const MAX_OUTBOX: usize = 1 << 20;
+
+/// A protocol's handle on its connection. The reactor does the I/O.
+#[derive(Clone)]
+pub struct Transport {
+    token: Token,
+    outbox: Rc<RefCell<Outbox>>,
+    dirty: Rc<RefCell<Vec<Token>>>, // Connections with bytes to send.
+}
+
+#[derive(Default)]
+struct Outbox {
+    bytes: Vec<u8>,
+    closing: bool,  // The protocol asked to close, after a flush.
+    overflow: bool, // The peer reads too slowly: close it now.
+}
+
+impl Transport {
+    pub fn write(&self, data: &[u8]) {
+        let mut outbox = self.outbox.borrow_mut();
+        if outbox.closing || outbox.overflow {
+            return;
+        }
+        if outbox.bytes.len() + data.len() > MAX_OUTBOX {
+            outbox.overflow = true; // We will not buffer without limit.
+        } else {
+            outbox.bytes.extend_from_slice(data);
+        }
+        self.dirty.borrow_mut().push(self.token);
+    }
+
+    /// Closes the connection once everything written is sent.
+    pub fn lose_connection(&self) {
+        self.outbox.borrow_mut().closing = true;
+        self.dirty.borrow_mut().push(self.token);
+    }
+}
+
+// ANCHOR: timers
+/// Identifies a scheduled callback, so that it can be cancelled.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct TimerId(u64);
+
+/// Callbacks to run later: Twisted's `callLater`. A min-heap of
+/// deadlines; the callbacks themselves live in a map, so that
+/// cancelling one is removing it from the map.
+#[derive(Clone, Default)]
+pub struct Timers(Rc<RefCell<TimerQueue>>);
+
+#[derive(Default)]
+struct TimerQueue {
+    deadlines: BinaryHeap<Reverse<(Instant, TimerId)>>,
+    callbacks: HashMap<TimerId, Box<dyn FnOnce()>>,
+    next_id: u64,
+}
+
+impl Timers {
+    pub fn call_later(
+        &self,
+        delay: Duration,
+        callback: impl FnOnce() + 'static,
+    ) -> TimerId {
+        let mut q = self.0.borrow_mut();
+        q.next_id += 1;
+        let id = TimerId(q.next_id);
+        q.deadlines.push(Reverse((Instant::now() + delay, id)));
+        q.callbacks.insert(id, Box::new(callback));
+        id
+    }
+
+    /// Cancels a callback that has not run yet; otherwise does nothing.
+    pub fn cancel(&self, id: TimerId) {
+        self.0.borrow_mut().callbacks.remove(&id);
+    }
+}
+// ANCHOR_END: timers
+
+// ANCHOR: timeout
+impl Timers {
+    /// How long the reactor may sleep: until the next live deadline,
+    /// or for ever (`None`) if no callback is waiting.
+    fn timeout(&self) -> Option<Duration> {
+        let mut q = self.0.borrow_mut();
+        while let Some(&Reverse((at, id))) = q.deadlines.peek() {
+            if q.callbacks.contains_key(&id) {
+                return Some(at.saturating_duration_since(Instant::now()));
+            }
+            q.deadlines.pop(); // Cancelled: it must not wake us.
+        }
+        None
+    }
+
+    /// Runs every callback whose deadline has passed, earliest first.
+    fn run_due(&self) {
+        let now = Instant::now();
+        loop {
+            let mut q = self.0.borrow_mut();
+            let Some(&Reverse((at, id))) = q.deadlines.peek() else {
+                return;
+            };
+            if at > now {
+                return;
+            }
+            q.deadlines.pop();
+            let callback = q.callbacks.remove(&id);
+            drop(q); // A callback may schedule or cancel others.
+            if let Some(callback) = callback {
+                let _ = guard(callback);
+            }
+        }
+    }
+}
+// ANCHOR_END: timeout
+
+/// One connection, as the reactor sees it.
+struct Connection {
+    stream: TcpStream,
+    protocol: Box<dyn Protocol>,
+    transport: Transport,
+    eof: bool, // The peer has closed its side.
+}
+
+impl Connection {
+    /// Does all the work the socket allows now. `Ok(false)`: close it.
+    fn drive(&mut self) -> io::Result<bool> {
+        let mut buf = [0; 16 * 1024];
+        loop {
+            if !self.flush()? {
+                return Ok(true); // Wait until it is writable.
+            }
+            // We owe nothing: now we may close, or read more.
+            if self.eof || self.transport.outbox.borrow().closing {
+                return Ok(false);
+            }
+            match self.stream.read(&mut buf) {
+                Ok(0) => self.eof = true,
+                Ok(n) => {
+                    let (p, t) = (&mut self.protocol, &self.transport);
+                    guard(|| p.data_received(t, &buf[..n]))?;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    return Ok(true); // Wait until it is readable.
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Connection {
+    /// Sends what we can. `Ok(true)` when nothing is left to send.
+    fn flush(&mut self) -> io::Result<bool> {
+        let mut outbox = self.transport.outbox.borrow_mut();
+        if outbox.overflow {
+            return Err(io::Error::other("peer does not read"));
+        }
+        while !outbox.bytes.is_empty() {
+            match self.stream.write(&outbox.bytes) {
+                Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                Ok(n) => drop(outbox.bytes.drain(..n)),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    return Ok(false);
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Runs a protocol callback. A panic in it becomes an error, which
+/// closes that one connection.
+fn guard(f: impl FnOnce()) -> io::Result<()> {
+    panic::catch_unwind(AssertUnwindSafe(f))
+        .map_err(|_| io::Error::other("protocol panicked"))
+}
+
+/// Watches sockets through the kernel and calls protocols.
+pub struct Reactor {
+    poll: Poll,
+    listeners: HashMap<Token, (TcpListener, Box<dyn Factory>)>,
+    connections: HashMap<Token, Connection>,
+    next_token: usize,
+    dirty: Rc<RefCell<Vec<Token>>>,
+    timers: Timers, // New: callbacks to run later.
+}
+
+impl Reactor {
+    pub fn new() -> io::Result<Reactor> {
+        Ok(Reactor {
+            poll: Poll::new()?,
+            listeners: HashMap::new(),
+            connections: HashMap::new(),
+            next_token: 0,
+            dirty: Rc::default(),
+            timers: Timers::default(),
+        })
+    }
+
+    fn token(&mut self) -> Token {
+        self.next_token += 1;
+        Token(self.next_token)
+    }
+
+    /// Accepts connections on `listener`, each with a new protocol.
+    pub fn listen_tcp(
+        &mut self,
+        listener: std::net::TcpListener,
+        factory: impl Factory + 'static,
+    ) -> io::Result<()> {
+        listener.set_nonblocking(true)?;
+        let mut listener = TcpListener::from_std(listener);
+        let token = self.token();
+        self.poll.registry().register(
+            &mut listener,
+            token,
+            Interest::READABLE,
+        )?;
+        self.listeners.insert(token, (listener, Box::new(factory)));
+        Ok(())
+    }
+}
+
+// ANCHOR: run
+impl Reactor {
+    /// A handle on the reactor's timers, for factories and protocols.
+    pub fn timers(&self) -> Timers {
+        self.timers.clone()
+    }
+
+    /// Runs the loop for ever: wait for events, call protocols.
+    pub fn run(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            // New: we sleep until the next deadline, or until an event.
+            let timeout = self.timers.timeout();
+            match self.poll.poll(&mut events, timeout) {
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                result => result?,
+            }
+            for event in &events {
+                if self.listeners.contains_key(&event.token()) {
+                    self.accept(event.token())?;
+                } else {
+                    self.drive(event.token());
+                }
+            }
+            self.timers.run_due(); // New: the callbacks whose time came.
+            let dirty = self.dirty.take();
+            for token in dirty {
+                self.drive(token);
+            }
+        }
+    }
+}
+// ANCHOR_END: run
+
+impl Reactor {
+    /// Lets one connection make progress; closes it if it is done.
+    fn drive(&mut self, token: Token) {
+        let Some(conn) = self.connections.get_mut(&token) else {
+            return; // Closed already.
+        };
+        if !matches!(conn.drive(), Ok(true)) {
+            self.close(token);
+        }
+    }
+}
+
+impl Reactor {
+    fn accept(&mut self, token: Token) -> io::Result<()> {
+        loop {
+            let (listener, _) = &self.listeners[&token];
+            let mut stream = match listener.accept() {
+                Ok((stream, _peer)) => stream,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if transient(&e) => continue,
+                Err(e) => return Err(e),
+            };
+            let conn_token = self.token();
+            let both = Interest::READABLE | Interest::WRITABLE;
+            self.poll
+                .registry()
+                .register(&mut stream, conn_token, both)?;
+            let (_, factory) = self.listeners.get_mut(&token).unwrap();
+            let mut protocol = factory.build_protocol();
+            let transport = Transport {
+                token: conn_token,
+                outbox: Rc::default(),
+                dirty: self.dirty.clone(),
+            };
+            let made = guard(|| protocol.connection_made(&transport));
+            let conn = Connection {
+                stream,
+                protocol,
+                transport,
+                eof: false,
+            };
+            self.connections.insert(conn_token, conn);
+            match made {
+                Ok(()) => self.drive(conn_token),
+                Err(_) => self.close(conn_token),
+            }
+        }
+    }
+
+    fn close(&mut self, token: Token) {
+        let Some(mut conn) = self.connections.remove(&token) else {
+            return;
+        };
+        // From now on, writes through this transport are dropped.
+        conn.transport.outbox.borrow_mut().closing = true;
+        let _ = self.poll.registry().deregister(&mut conn.stream);
+        let _ = guard(|| conn.protocol.connection_lost());
+    } // Dropping `conn` closes its socket.
+}
+
+/// Accept errors that concern one client, not the listener.
+fn transient(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::Interrupted
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::ConnectionReset
+    )
+}
+
+/// Everyone in the chat room, by member number.
+type Room = Rc<RefCell<HashMap<usize, Transport>>>;
+
+/// The longest line we accept, newline excluded.
+pub const MAX_LINE: usize = 1024;
+
+struct Chat {
+    id: usize,
+    room: Room,
+    line: Vec<u8>, // The start of a line whose end has not come yet.
+    timers: Timers,
+    silence: Rc<Silence>,
+}
+
+impl Protocol for Chat {
+    fn connection_made(&mut self, transport: &Transport) {
+        transport.write(format!("you are user {}\n", self.id).as_bytes());
+        self.room.borrow_mut().insert(self.id, transport.clone());
+        watch(&self.timers, transport, &self.silence, self.silence.limit);
+    }
+
+    fn data_received(&mut self, transport: &Transport, data: &[u8]) {
+        self.silence.last_heard.set(Instant::now());
+        self.line.extend_from_slice(data);
+        while let Some(end) = self.line.iter().position(|&b| b == b'\n') {
+            if end > MAX_LINE {
+                break;
+            }
+            let line: Vec<u8> = self.line.drain(..=end).collect();
+            let mut message = format!("user {}: ", self.id).into_bytes();
+            message.extend_from_slice(&line);
+            broadcast(&self.room, Some(self.id), &message);
+        }
+        if self.line.len() > MAX_LINE {
+            transport.write(b"line too long\n");
+            transport.lose_connection();
+        }
+    }
+
+    fn connection_lost(&mut self) {
+        self.room.borrow_mut().remove(&self.id);
+        if let Some(timer) = self.silence.timer.take() {
+            self.timers.cancel(timer);
+        }
+    }
+}
+
+/// Sends `message` to every member except `from`.
+fn broadcast(room: &Room, from: Option<usize>, message: &[u8]) {
+    for (&id, member) in room.borrow().iter() {
+        if Some(id) != from {
+            member.write(message);
+        }
+    }
+}
+
+// ANCHOR: idle
+/// How long a member has been silent, and the timer that watches it.
+struct Silence {
+    limit: Duration,
+    last_heard: Cell<Instant>,
+    timer: Cell<Option<TimerId>>,
+}
+
+/// Closes the connection once its member has been silent for
+/// `silence.limit`. When the timer finds the member spoke meanwhile,
+/// it sets itself again for the time that is left: one timer per
+/// member, however much the member talks.
+fn watch(
+    timers: &Timers,
+    t: &Transport,
+    silence: &Rc<Silence>,
+    after: Duration,
+) {
+    let (timers2, t2, s) = (timers.clone(), t.clone(), silence.clone());
+    let timer = timers.call_later(after, move || {
+        let silent = s.last_heard.get().elapsed();
+        if silent >= s.limit {
+            t2.write(b"idle too long\n");
+            t2.lose_connection();
+        } else {
+            watch(&timers2, &t2, &s, s.limit - silent);
+        }
+    });
+    silence.timer.set(Some(timer));
+}
+
+/// Sends a line to everyone every `period`, for ever.
+fn tick(timers: &Timers, room: &Room, period: Duration) {
+    let (timers2, room2) = (timers.clone(), room.clone());
+    timers.call_later(period, move || {
+        broadcast(&room2, None, b"* tick\n");
+        tick(&timers2, &room2, period);
+    });
+}
+// ANCHOR_END: idle
+
+// ANCHOR: chat-run
+/// The chat server, with an idle timeout and a periodic tick.
+pub fn run_with(
+    listener: std::net::TcpListener,
+    idle: Duration,
+    period: Duration,
+) -> io::Result<()> {
+    let room = Room::default();
+    let mut members = 0;
+    let mut reactor = Reactor::new()?;
+    let timers = reactor.timers();
+    tick(&timers, &room, period);
+    reactor.listen_tcp(listener, move || {
+        members += 1;
+        let silence = Rc::new(Silence {
+            limit: idle,
+            last_heard: Cell::new(Instant::now()),
+            timer: Cell::new(None),
+        });
+        let (id, room, line) = (members, room.clone(), Vec::new());
+        let timers = timers.clone();
+        Box::new(Chat {
+            id,
+            room,
+            line,
+            timers,
+            silence,
+        }) as Box<dyn Protocol>
+    })?;
+    reactor.run()
+}
+// ANCHOR_END: chat-run
+
+pub fn run(listener: std::net::TcpListener) -> io::Result<()> {
+    run_with(listener, Duration::from_secs(300), Duration::from_secs(60))
+}
+
+fn main() -> io::Result<()> {
+    let addr = env::args().nth(1).unwrap_or("127.0.0.1:7000".into());
+    let listener = std::net::TcpListener::bind(&addr)?;
+    println!("chat server on {}", listener.local_addr()?);
+    run(listener)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader};
+    use std::net::{SocketAddr, TcpStream};
+    use std::thread;
+
+    fn start(idle: Duration, period: Duration) -> SocketAddr {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        thread::spawn(move || run_with(listener, idle, period));
+        addr
+    }
+
+    fn join(addr: SocketAddr) -> (TcpStream, BufReader<TcpStream>) {
+        let s = TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        assert!(read_line(&mut r).starts_with("you are user "));
+        (s, r)
+    }
+
+    fn read_line(r: &mut BufReader<TcpStream>) -> String {
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        line
+    }
+
+    #[test]
+    fn timers_run_in_deadline_order_unless_cancelled() {
+        let timers = Timers::default();
+        let log = Rc::new(RefCell::new(Vec::new()));
+        for (name, ms) in [("b", 20), ("a", 10), ("c", 30)] {
+            let log = log.clone();
+            let id = timers.call_later(Duration::from_millis(ms), move || {
+                log.borrow_mut().push(name)
+            });
+            if name == "c" {
+                timers.cancel(id);
+            }
+        }
+        assert!(timers.timeout().unwrap() <= Duration::from_millis(10));
+        thread::sleep(Duration::from_millis(40));
+        timers.run_due();
+        assert_eq!(*log.borrow(), ["a", "b"]);
+        assert_eq!(timers.timeout(), None); // Nothing left: sleep for ever.
+    }
+
+    #[test]
+    fn a_silent_member_is_closed_a_talking_one_is_not() {
+        let addr = start(Duration::from_millis(400), Duration::from_secs(60));
+        let (_silent, mut rs) = join(addr);
+        let (mut talker, mut rt) = join(addr);
+        let start = Instant::now();
+        for _ in 0..8 {
+            talker.write_all(b"hi\n").unwrap();
+            thread::sleep(Duration::from_millis(100));
+        }
+        // The silent one was told, then closed, after about 400 ms.
+        let mut lines = Vec::new();
+        loop {
+            let line = read_line(&mut rs);
+            if line.is_empty() {
+                break;
+            }
+            lines.push(line);
+        }
+        assert_eq!(lines.last().unwrap(), "idle too long\n");
+        assert!(start.elapsed() >= Duration::from_millis(400));
+        // The talker, 800 ms later, is still there.
+        let (mut other, _ro) = join(addr);
+        other.write_all(b"still here?\n").unwrap();
+        assert!(read_line(&mut rt).ends_with(": still here?\n"));
+    }
+
+    #[test]
+    fn everyone_hears_the_tick() {
+        let addr = start(Duration::from_secs(60), Duration::from_millis(100));
+        let (_a, mut ra) = join(addr);
+        let (_b, mut rb) = join(addr);
+        assert_eq!(read_line(&mut ra), "* tick\n");
+        assert_eq!(read_line(&mut rb), "* tick\n");
+    }
+}

@@ -1,0 +1,878 @@
+extern crate mio; // `mdbook test` links crates by name
+
+use std::cell::RefCell;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::SocketAddr;
+use std::panic::{self, AssertUnwindSafe};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+
+/// What the reactor calls when something happens on a connection.
+pub trait Protocol {
+    fn connection_made(&mut self, _transport: &Transport) {}
+    fn data_received(&mut self, transport: &Transport, data: &[u8]);
+    fn connection_lost(&mut self) {}
+    /// New: an outgoing connection could not be made.
+    fn connection_failed(&mut self, _error: io::Error) {}
+}
+
+/// Builds one protocol for each new connection.
+pub trait Factory {
+    fn build_protocol(&mut self) -> Box<dyn Protocol>;
+}
+
+impl<F: FnMut() -> Box<dyn Protocol>> Factory for F {
+    fn build_protocol(&mut self) -> Box<dyn Protocol> {
+        self()
+    }
+}
+
+/// Past this many unsent bytes, a connection is closed.
+pub const MAX_OUTBOX: usize = 1 << 20;
+
+/// A protocol's handle on its connection. The reactor does the I/O.
+#[derive(Clone)]
+pub struct Transport {
+    token: Token,
+    outbox: Rc<RefCell<Outbox>>,
+    dirty: Rc<RefCell<Vec<Token>>>, // Connections with bytes to send.
+}
+
+#[derive(Default)]
+struct Outbox {
+    bytes: Vec<u8>,
+    closing: bool,  // The protocol asked to close, after a flush.
+    overflow: bool, // The peer reads too slowly: close it now.
+}
+
+impl Transport {
+    pub fn write(&self, data: &[u8]) {
+        let mut outbox = self.outbox.borrow_mut();
+        if outbox.closing || outbox.overflow {
+            return;
+        }
+        if outbox.bytes.len() + data.len() > MAX_OUTBOX {
+            outbox.overflow = true; // We will not buffer without limit.
+        } else {
+            outbox.bytes.extend_from_slice(data);
+        }
+        self.dirty.borrow_mut().push(self.token);
+    }
+
+    /// Closes the connection once everything written is sent.
+    pub fn lose_connection(&self) {
+        self.outbox.borrow_mut().closing = true;
+        self.dirty.borrow_mut().push(self.token);
+    }
+}
+
+/// Identifies a scheduled callback, so that it can be cancelled.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct TimerId(u64);
+
+/// Callbacks to run later: Twisted's `callLater`. A min-heap of
+/// deadlines; the callbacks themselves live in a map, so that
+/// cancelling one is removing it from the map.
+#[derive(Clone, Default)]
+pub struct Timers(Rc<RefCell<TimerQueue>>);
+
+#[derive(Default)]
+struct TimerQueue {
+    deadlines: BinaryHeap<Reverse<(Instant, TimerId)>>,
+    callbacks: HashMap<TimerId, Box<dyn FnOnce()>>,
+    next_id: u64,
+}
+
+impl Timers {
+    pub fn call_later(
+        &self,
+        delay: Duration,
+        callback: impl FnOnce() + 'static,
+    ) -> TimerId {
+        let mut q = self.0.borrow_mut();
+        q.next_id += 1;
+        let id = TimerId(q.next_id);
+        q.deadlines.push(Reverse((Instant::now() + delay, id)));
+        q.callbacks.insert(id, Box::new(callback));
+        id
+    }
+
+    /// Cancels a callback that has not run yet; otherwise does nothing.
+    pub fn cancel(&self, id: TimerId) {
+        self.0.borrow_mut().callbacks.remove(&id);
+    }
+}
+
+impl Timers {
+    /// How long the reactor may sleep: until the next live deadline,
+    /// or for ever (`None`) if no callback is waiting.
+    fn timeout(&self) -> Option<Duration> {
+        let mut q = self.0.borrow_mut();
+        while let Some(&Reverse((at, id))) = q.deadlines.peek() {
+            if q.callbacks.contains_key(&id) {
+                return Some(at.saturating_duration_since(Instant::now()));
+            }
+            q.deadlines.pop(); // Cancelled: it must not wake us.
+        }
+        None
+    }
+
+    /// Runs every callback whose deadline has passed, earliest first.
+    fn run_due(&self) {
+        let now = Instant::now();
+        loop {
+            let mut q = self.0.borrow_mut();
+            let Some(&Reverse((at, id))) = q.deadlines.peek() else {
+                return;
+            };
+            if at > now {
+                return;
+            }
+            q.deadlines.pop();
+            let callback = q.callbacks.remove(&id);
+            drop(q); // A callback may schedule or cancel others.
+            if let Some(callback) = callback {
+                let _ = guard(callback);
+            }
+        }
+    }
+}
+
+/// One connection, as the reactor sees it.
+struct Connection {
+    stream: TcpStream,
+    protocol: Box<dyn Protocol>,
+    transport: Transport,
+    eof: bool,        // The peer has closed its side.
+    connecting: bool, // New: the kernel is still connecting it.
+}
+
+impl Connection {
+    /// Whether a connection we started is up: `Ok(false)` while the
+    /// kernel is still at it, an error if it failed (as `mio` advises).
+    fn connected(&mut self) -> io::Result<bool> {
+        if let Some(e) = self.stream.take_error()? {
+            return Err(e);
+        }
+        match self.stream.peer_addr() {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::NotConnected => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Does all the work the socket allows now. `Ok(false)`: close it.
+    fn drive(&mut self) -> io::Result<bool> {
+        let mut buf = [0; 16 * 1024];
+        loop {
+            if !self.flush()? {
+                return Ok(true); // Wait until it is writable.
+            }
+            // We owe nothing: now we may close, or read more.
+            if self.eof || self.transport.outbox.borrow().closing {
+                return Ok(false);
+            }
+            match self.stream.read(&mut buf) {
+                Ok(0) => self.eof = true,
+                Ok(n) => {
+                    let (p, t) = (&mut self.protocol, &self.transport);
+                    guard(|| p.data_received(t, &buf[..n]))?;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    return Ok(true); // Wait until it is readable.
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Connection {
+    /// Sends what we can. `Ok(true)` when nothing is left to send.
+    fn flush(&mut self) -> io::Result<bool> {
+        let mut outbox = self.transport.outbox.borrow_mut();
+        if outbox.overflow {
+            return Err(io::Error::other("peer does not read"));
+        }
+        while !outbox.bytes.is_empty() {
+            match self.stream.write(&outbox.bytes) {
+                Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                Ok(n) => drop(outbox.bytes.drain(..n)),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    return Ok(false);
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Runs a protocol callback. A panic in it becomes an error, which
+/// closes that one connection.
+fn guard(f: impl FnOnce()) -> io::Result<()> {
+    panic::catch_unwind(AssertUnwindSafe(f))
+        .map_err(|_| io::Error::other("protocol panicked"))
+}
+
+/// Watches sockets through the kernel and calls protocols.
+pub struct Reactor {
+    poll: Poll,
+    listeners: HashMap<Token, (TcpListener, Box<dyn Factory>)>,
+    connections: HashMap<Token, Connection>,
+    next_token: usize,
+    dirty: Rc<RefCell<Vec<Token>>>,
+    timers: Timers, // New: callbacks to run later.
+}
+
+impl Reactor {
+    pub fn new() -> io::Result<Reactor> {
+        Ok(Reactor {
+            poll: Poll::new()?,
+            listeners: HashMap::new(),
+            connections: HashMap::new(),
+            next_token: 0,
+            dirty: Rc::default(),
+            timers: Timers::default(),
+        })
+    }
+
+    fn token(&mut self) -> Token {
+        self.next_token += 1;
+        Token(self.next_token)
+    }
+
+    /// Accepts connections on `listener`, each with a new protocol.
+    pub fn listen_tcp(
+        &mut self,
+        listener: std::net::TcpListener,
+        factory: impl Factory + 'static,
+    ) -> io::Result<()> {
+        listener.set_nonblocking(true)?;
+        let mut listener = TcpListener::from_std(listener);
+        let token = self.token();
+        self.poll.registry().register(
+            &mut listener,
+            token,
+            Interest::READABLE,
+        )?;
+        self.listeners.insert(token, (listener, Box::new(factory)));
+        Ok(())
+    }
+}
+
+impl Reactor {
+    /// A handle on the reactor's timers, for factories and protocols.
+    pub fn timers(&self) -> Timers {
+        self.timers.clone()
+    }
+
+    /// Runs the loop for ever: wait for events, call protocols.
+    pub fn run(&mut self) -> io::Result<()> {
+        self.run_until(|| false)
+    }
+
+    /// Runs the loop until `done()` says so: Twisted's `reactor.stop()`.
+    pub fn run_until(&mut self, done: impl Fn() -> bool) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        while !done() {
+            let timeout = self.timers.timeout();
+            match self.poll.poll(&mut events, timeout) {
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                result => result?,
+            }
+            for event in &events {
+                if self.listeners.contains_key(&event.token()) {
+                    self.accept(event.token())?;
+                } else {
+                    self.drive(event.token());
+                }
+            }
+            self.timers.run_due();
+            let dirty = self.dirty.take();
+            for token in dirty {
+                self.drive(token);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Reactor {
+    /// Lets one connection make progress; closes it if it is done.
+    fn drive(&mut self, token: Token) {
+        let Some(conn) = self.connections.get_mut(&token) else {
+            return; // Closed already.
+        };
+        if conn.connecting {
+            match conn.connected() {
+                Ok(false) => return, // Not yet.
+                Ok(true) => {
+                    conn.connecting = false;
+                    let (p, t) = (&mut conn.protocol, &conn.transport);
+                    if guard(|| p.connection_made(t)).is_err() {
+                        return self.close(token);
+                    }
+                }
+                Err(e) => {
+                    let mut conn = self.connections.remove(&token).unwrap();
+                    let _ = self.poll.registry().deregister(&mut conn.stream);
+                    let _ = guard(|| conn.protocol.connection_failed(e));
+                    return;
+                }
+            }
+        }
+        if !matches!(conn.drive(), Ok(true)) {
+            self.close(token);
+        }
+    }
+}
+
+impl Reactor {
+    fn accept(&mut self, token: Token) -> io::Result<()> {
+        loop {
+            let (listener, _) = &self.listeners[&token];
+            let mut stream = match listener.accept() {
+                Ok((stream, _peer)) => stream,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if transient(&e) => continue,
+                Err(e) => return Err(e),
+            };
+            let conn_token = self.token();
+            let both = Interest::READABLE | Interest::WRITABLE;
+            self.poll
+                .registry()
+                .register(&mut stream, conn_token, both)?;
+            let (_, factory) = self.listeners.get_mut(&token).unwrap();
+            let mut protocol = factory.build_protocol();
+            let transport = Transport {
+                token: conn_token,
+                outbox: Rc::default(),
+                dirty: self.dirty.clone(),
+            };
+            let made = guard(|| protocol.connection_made(&transport));
+            let conn = Connection {
+                stream,
+                protocol,
+                transport,
+                eof: false,
+                connecting: false,
+            };
+            self.connections.insert(conn_token, conn);
+            match made {
+                Ok(()) => self.drive(conn_token),
+                Err(_) => self.close(conn_token),
+            }
+        }
+    }
+}
+
+// ANCHOR: connect
+impl Reactor {
+    /// Connects to `addr`, and gives the connection to `protocol`:
+    /// Twisted's `connectTCP`. Returns at once; the protocol hears
+    /// `connection_made`, or `connection_failed`, later.
+    pub fn connect_tcp(
+        &mut self,
+        addr: SocketAddr,
+        protocol: Box<dyn Protocol>,
+    ) {
+        let mut protocol = protocol;
+        let mut stream = match TcpStream::connect(addr) {
+            Ok(stream) => stream, // Connecting: it does not wait.
+            Err(e) => return drop(guard(|| protocol.connection_failed(e))),
+        };
+        let token = self.token();
+        let both = Interest::READABLE | Interest::WRITABLE;
+        if let Err(e) = self.poll.registry().register(&mut stream, token, both)
+        {
+            return drop(guard(|| protocol.connection_failed(e)));
+        }
+        let transport = Transport {
+            token,
+            outbox: Rc::default(),
+            dirty: self.dirty.clone(),
+        };
+        let conn = Connection {
+            stream,
+            protocol,
+            transport,
+            eof: false,
+            connecting: true,
+        };
+        self.connections.insert(token, conn);
+    }
+}
+// ANCHOR_END: connect
+
+impl Reactor {
+    fn close(&mut self, token: Token) {
+        let Some(mut conn) = self.connections.remove(&token) else {
+            return;
+        };
+        // From now on, writes through this transport are dropped.
+        conn.transport.outbox.borrow_mut().closing = true;
+        let _ = self.poll.registry().deregister(&mut conn.stream);
+        let _ = guard(|| conn.protocol.connection_lost());
+    } // Dropping `conn` closes its socket.
+}
+
+/// Accept errors that concern one client, not the listener.
+fn transient(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::Interrupted
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::ConnectionReset
+    )
+}
+
+// ANCHOR: page
+/// A downloaded page.
+#[derive(Debug)]
+pub struct Page {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// The largest response we accept, headers included.
+pub const MAX_RESPONSE: usize = 1 << 20;
+
+/// Fetches one page: Twisted's `getPage`, with a callback slot for
+/// the result, filled once, as a `Deferred` fires once.
+struct GetPage {
+    request: Vec<u8>,
+    response: Vec<u8>,
+    on_page: Option<Box<dyn FnOnce(io::Result<Page>)>>,
+}
+
+impl GetPage {
+    /// Hands the result to the callback, the first time only.
+    fn fire(&mut self, result: io::Result<Page>) {
+        if let Some(on_page) = self.on_page.take() {
+            on_page(result);
+        }
+    }
+}
+
+impl Protocol for GetPage {
+    fn connection_made(&mut self, transport: &Transport) {
+        transport.write(&self.request);
+    }
+
+    fn data_received(&mut self, transport: &Transport, data: &[u8]) {
+        self.response.extend_from_slice(data);
+        let result = if self.response.len() > MAX_RESPONSE {
+            Err(invalid("response too large"))
+        } else {
+            match parse(&self.response, false) {
+                Ok(None) => return, // Not all there yet.
+                Ok(Some(page)) => Ok(page),
+                Err(e) => Err(e),
+            }
+        };
+        self.fire(result);
+        transport.lose_connection();
+    }
+
+    fn connection_lost(&mut self) {
+        // The server closed first: the page ends here, or is cut short.
+        if self.on_page.is_some() {
+            let result = parse(&self.response, true);
+            self.fire(result.and_then(|page| page.ok_or(truncated())));
+        }
+    }
+
+    fn connection_failed(&mut self, error: io::Error) {
+        self.fire(Err(error));
+    }
+}
+// ANCHOR_END: page
+
+// ANCHOR: get-page
+/// Starts fetching `url`; `on_page` gets the page or the error later.
+/// Only addresses: `http://127.0.0.1:8080/path`. We resolve no names.
+pub fn get_page(
+    reactor: &mut Reactor,
+    url: &str,
+    on_page: impl FnOnce(io::Result<Page>) + 'static,
+) {
+    let target = url
+        .strip_prefix("http://")
+        .map(|rest| rest.split_once('/').unwrap_or((rest, "")))
+        .and_then(|(host, path)| Some((host.parse().ok()?, host, path)));
+    let Some((addr, host, path)) = target else {
+        return on_page(Err(invalid("not an http://address/ URL")));
+    };
+    let request = format!(
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    );
+    let protocol = GetPage {
+        request: request.into_bytes(),
+        response: Vec::new(),
+        on_page: Some(Box::new(on_page)),
+    };
+    reactor.connect_tcp(addr, Box::new(protocol));
+}
+// ANCHOR_END: get-page
+
+// ANCHOR: parse
+/// Parses a whole response, if `response` holds one. `eof`: the server
+/// has closed the connection, so nothing more will come.
+fn parse(response: &[u8], eof: bool) -> io::Result<Option<Page>> {
+    let Some(end) = find(response, b"\r\n\r\n") else {
+        return if eof { Err(truncated()) } else { Ok(None) };
+    };
+    let head = std::str::from_utf8(&response[..end])
+        .map_err(|_| invalid("headers are not text"))?;
+    let mut lines = head.split("\r\n");
+    let status = parse_status(lines.next().unwrap_or(""))?;
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for line in lines {
+        let (name, value) =
+            line.split_once(':').ok_or_else(|| invalid("bad header"))?;
+        headers.push((name.trim().to_ascii_lowercase(), value.trim().into()));
+    }
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let rest = &response[end + 4..];
+    let body = if header("transfer-encoding") == Some("chunked") {
+        dechunk(rest)?
+    } else if let Some(length) = header("content-length") {
+        let length: usize =
+            length.parse().map_err(|_| invalid("bad Content-Length"))?;
+        rest.get(..length).map(<[u8]>::to_vec)
+    } else {
+        eof.then(|| rest.to_vec()) // The body ends with the connection.
+    };
+    match body {
+        Some(body) => Ok(Some(Page {
+            status,
+            headers,
+            body,
+        })),
+        None if eof => Err(truncated()),
+        None => Ok(None),
+    }
+}
+// ANCHOR_END: parse
+
+/// The status code of a line such as `HTTP/1.1 200 OK`.
+fn parse_status(line: &str) -> io::Result<u16> {
+    let mut parts = line.splitn(3, ' ');
+    match (parts.next(), parts.next()) {
+        (Some(version), Some(code))
+            if version.starts_with("HTTP/1.") && code.len() == 3 =>
+        {
+            code.parse().map_err(|_| invalid("bad status code"))
+        }
+        _ => Err(invalid("bad status line")),
+    }
+}
+
+/// Joins the chunks of a chunked body; `None` if not all there yet.
+fn dechunk(mut rest: &[u8]) -> io::Result<Option<Vec<u8>>> {
+    let mut body = Vec::new();
+    loop {
+        let Some(eol) = find(rest, b"\r\n") else {
+            return Ok(None);
+        };
+        let size = std::str::from_utf8(&rest[..eol])
+            .ok()
+            .map(|line| line.split(';').next().unwrap_or("").trim())
+            .and_then(|hex| usize::from_str_radix(hex, 16).ok())
+            .filter(|&size| size <= MAX_RESPONSE)
+            .ok_or_else(|| invalid("bad chunk size"))?;
+        rest = &rest[eol + 2..];
+        if size == 0 {
+            // Optional trailers, then an empty line: we skip them.
+            let done =
+                rest.starts_with(b"\r\n") || find(rest, b"\r\n\r\n").is_some();
+            return Ok(done.then_some(body));
+        }
+        if rest.len() < size + 2 {
+            return Ok(None);
+        }
+        if &rest[size..size + 2] != b"\r\n" {
+            return Err(invalid("bad chunk"));
+        }
+        body.extend_from_slice(&rest[..size]);
+        rest = &rest[size + 2..];
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn invalid(why: &str) -> io::Error {
+    io::Error::new(ErrorKind::InvalidData, why)
+}
+
+fn truncated() -> io::Error {
+    io::Error::new(ErrorKind::UnexpectedEof, "response cut short")
+}
+
+// ANCHOR: main
+fn main() -> io::Result<()> {
+    let server = local_web_server()?; // On 127.0.0.1, in other threads.
+    let paths = ["/length", "/chunked", "/close", "/missing"];
+    let mut urls: Vec<String> = paths
+        .iter()
+        .map(|p| format!("http://{server}{p}"))
+        .collect();
+    urls.push("http://localhost/".into());
+    let mut reactor = Reactor::new()?;
+    let results = Rc::new(RefCell::new(vec![None; urls.len()]));
+    for (i, url) in urls.iter().enumerate() {
+        let results = results.clone();
+        get_page(&mut reactor, url, move |page| {
+            results.borrow_mut()[i] = Some(describe(page));
+        });
+    }
+    let all_done = || results.borrow().iter().all(Option::is_some);
+    reactor.run_until(all_done)?; // Every download runs at once.
+    for (url, result) in urls.iter().zip(results.borrow().iter()) {
+        let shown = url.replace(&server.to_string(), "SERVER");
+        println!("{shown}: {}", result.as_ref().unwrap());
+    }
+    Ok(())
+}
+// ANCHOR_END: main
+
+/// One line about a result.
+fn describe(page: io::Result<Page>) -> String {
+    match page {
+        Ok(page) => format!(
+            "{}, {} bytes: {}",
+            page.status,
+            page.body.len(),
+            String::from_utf8_lossy(&page.body)
+        ),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+/// A small web server for the demo, a thread per connection, that
+/// answers each path with its own kind of body.
+fn local_web_server() -> io::Result<SocketAddr> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut request = Vec::new();
+                let mut buf = [0; 1024];
+                while find(&request, b"\r\n\r\n").is_none() {
+                    match stream.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let path = String::from_utf8_lossy(&request)
+                    .split(' ')
+                    .nth(1)
+                    .unwrap_or("")
+                    .to_string();
+                let _ = stream.write_all(&response_for(&path));
+            }); // The stream is dropped: the connection closes.
+        }
+    });
+    Ok(addr)
+}
+
+fn response_for(path: &str) -> Vec<u8> {
+    let text: &[u8] = match path {
+        "/length" => {
+            b"HTTP/1.1 200 OK\r\nContent-Length: 16\r\n\r\n\
+                       <p>in one go</p>"
+        }
+        "/chunked" => {
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+                        3\r\n<p>\r\n9\r\nin chunks\r\n4\r\n</p>\r\n0\r\n\r\n"
+        }
+        "/close" => b"HTTP/1.0 200 OK\r\n\r\n<p>until the close</p>",
+        _ => b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found",
+    };
+    text.to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::sync::Mutex;
+    use std::thread;
+    use std::time::{Duration, Instant};
+
+    /// The tests count the process's file descriptors: one at a time.
+    static SERIAL: Mutex<()> = Mutex::new(());
+
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A server that answers every connection with `response`, written
+    /// `step` bytes at a time, then closes.
+    fn canned(response: Vec<u8>, step: usize) -> SocketAddr {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let (mut stream, response) =
+                    (stream.unwrap(), response.clone());
+                thread::spawn(move || {
+                    stream.set_nodelay(true).unwrap();
+                    let mut buf = [0; 1024];
+                    let _ = stream.read(&mut buf); // The request.
+                    for piece in response.chunks(step) {
+                        if stream.write_all(piece).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    /// Fetches `url` on a fresh reactor, with a time limit.
+    fn fetch(url: &str) -> io::Result<Page> {
+        let mut reactor = Reactor::new().unwrap();
+        let result = Rc::new(RefCell::new(None));
+        let slot = result.clone();
+        get_page(&mut reactor, url, move |page| {
+            *slot.borrow_mut() = Some(page);
+        });
+        let timers = reactor.timers(); // Never wait for ever in a test.
+        let expired = Rc::new(RefCell::new(false));
+        let flag = expired.clone();
+        timers.call_later(Duration::from_secs(5), move || {
+            *flag.borrow_mut() = true;
+        });
+        let done = || result.borrow().is_some() || *expired.borrow();
+        reactor.run_until(done).unwrap();
+        result.take().expect("no result in 5 s")
+    }
+
+    fn open_fds() -> usize {
+        fs::read_dir("/proc/self/fd").unwrap().count()
+    }
+
+    fn fds_back_to(before: usize) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5) {
+            if open_fds() <= before {
+                return true;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    fn url(addr: SocketAddr) -> String {
+        format!("http://{addr}/page")
+    }
+
+    #[test]
+    fn every_kind_of_body_a_byte_at_a_time() {
+        let _s = serial();
+        for path in ["/length", "/chunked", "/close"] {
+            let server = canned(response_for(path), 1);
+            let page = fetch(&url(server)).unwrap();
+            assert_eq!(page.status, 200);
+            assert!(page.body.starts_with(b"<p>"), "{path}");
+            assert!(page.body.ends_with(b"</p>"), "{path}");
+        }
+    }
+
+    #[test]
+    fn hostile_responses_are_errors_and_leave_nothing_open() {
+        let _s = serial();
+        let cut = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort";
+        let big = [
+            b"HTTP/1.1 200 OK\r\nContent-Length: 4000000\r\n\r\n".to_vec(),
+            vec![b'x'; 4_000_000],
+        ]
+        .concat();
+        let cases: [(Vec<u8>, ErrorKind); 6] = [
+            (cut.to_vec(), ErrorKind::UnexpectedEof),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-".to_vec(),
+                ErrorKind::UnexpectedEof,
+            ),
+            (b"SMTP ready\r\n\r\n".to_vec(), ErrorKind::InvalidData),
+            (b"HTTP/1.1 2x0 OK\r\n\r\n".to_vec(), ErrorKind::InvalidData),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"
+                    .to_vec(),
+                ErrorKind::InvalidData,
+            ),
+            (big, ErrorKind::InvalidData),
+        ];
+        let servers: Vec<_> = cases
+            .iter()
+            .map(|(response, _)| canned(response.clone(), 64 * 1024))
+            .collect();
+        let good = canned(response_for("/length"), 1024);
+        thread::sleep(Duration::from_millis(50));
+        let before = open_fds();
+        for ((_, kind), server) in cases.iter().zip(servers) {
+            let error = fetch(&url(server)).unwrap_err();
+            assert_eq!(error.kind(), *kind, "{error}");
+        }
+        // The client still works, and holds nothing open.
+        assert_eq!(fetch(&url(good)).unwrap().body, b"<p>in one go</p>");
+        assert!(fds_back_to(before));
+    }
+
+    #[test]
+    fn a_refused_connection_is_an_error() {
+        let _s = serial();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener); // Nobody listens there any more.
+        let error = fetch(&url(addr)).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::ConnectionRefused);
+    }
+
+    #[test]
+    fn names_are_not_resolved() {
+        let error = fetch("http://localhost/").unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn a_hundred_pages_at_once() {
+        let _s = serial();
+        let server = canned(response_for("/chunked"), 4);
+        let mut reactor = Reactor::new().unwrap();
+        let pages = Rc::new(RefCell::new(0));
+        for _ in 0..100 {
+            let pages = pages.clone();
+            get_page(&mut reactor, &url(server), move |page| {
+                assert_eq!(page.unwrap().body, b"<p>in chunks</p>");
+                *pages.borrow_mut() += 1;
+            });
+        }
+        // A timer that does nothing, so that the loop wakes up and
+        // looks at the clock even if nothing else happens.
+        reactor.timers().call_later(Duration::from_secs(5), || {});
+        let start = Instant::now();
+        let done = || *pages.borrow() == 100 || start.elapsed().as_secs() >= 5;
+        reactor.run_until(done).unwrap();
+        assert_eq!(*pages.borrow(), 100);
+    }
+}

@@ -1,0 +1,241 @@
+extern crate tokio; // `mdbook test` links crates by name
+
+use std::env;
+use std::io::{self, ErrorKind};
+use std::thread;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::runtime::{Builder, Runtime};
+
+// ANCHOR: here
+/// Accepts clients for ever, and gives each one a task of its own.
+pub async fn serve(listener: TcpListener) -> io::Result<()> {
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _peer)) => stream,
+            Err(e) if e.kind() == ErrorKind::ConnectionAborted => continue,
+            Err(e) => return Err(e),
+        };
+        tokio::spawn(async move {
+            // An error ends this client's task, and nothing else.
+            let _ = echo(stream).await;
+        });
+    }
+}
+
+/// Sends back every byte the client sends, until it closes.
+async fn echo(mut stream: TcpStream) -> io::Result<()> {
+    let (mut reader, mut writer) = stream.split();
+    tokio::io::copy(&mut reader, &mut writer).await?;
+    Ok(())
+}
+// ANCHOR_END: here
+
+// ANCHOR: runtimes
+/// The echo server on one thread, like our reactor.
+pub fn run_current_thread(listener: std::net::TcpListener) -> io::Result<()> {
+    let runtime = Builder::new_current_thread().enable_all().build()?;
+    serve_on(runtime, listener)
+}
+
+/// The echo server on `workers` threads that steal work from each other.
+pub fn run_multi_thread(
+    listener: std::net::TcpListener,
+    workers: usize,
+) -> io::Result<()> {
+    let runtime = Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()?;
+    serve_on(runtime, listener)
+}
+
+fn serve_on(
+    runtime: Runtime,
+    listener: std::net::TcpListener,
+) -> io::Result<()> {
+    listener.set_nonblocking(true)?; // Tokio expects it.
+    runtime.block_on(async { serve(TcpListener::from_std(listener)?).await })
+}
+// ANCHOR_END: runtimes
+
+fn main() -> io::Result<()> {
+    let addr = env::args().nth(1).unwrap_or("127.0.0.1:7000".into());
+    let listener = std::net::TcpListener::bind(&addr)?;
+    println!("echo server on {}", listener.local_addr()?);
+    let workers = thread::available_parallelism().map_or(1, |n| n.get());
+    run_multi_thread(listener, workers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+    use std::io::{Read, Write};
+    use std::net::{Shutdown, SocketAddr};
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    /// The tests count the process's file descriptors and its memory,
+    /// so they run one at a time.
+    static SERIAL: Mutex<()> = Mutex::new(());
+
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn start(multi: bool) -> SocketAddr {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        thread::spawn(move || {
+            if multi {
+                run_multi_thread(listener, 2)
+            } else {
+                run_current_thread(listener)
+            }
+        });
+        assert!(served(addr));
+        thread::sleep(Duration::from_millis(100));
+        addr
+    }
+
+    fn connect(addr: SocketAddr) -> std::net::TcpStream {
+        let s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s
+    }
+
+    fn served(addr: SocketAddr) -> bool {
+        let mut c = connect(addr);
+        c.write_all(b"still there?").unwrap();
+        let mut buf = [0; 12];
+        c.read_exact(&mut buf).is_ok() && &buf == b"still there?"
+    }
+
+    fn open_fds() -> usize {
+        fs::read_dir("/proc/self/fd").unwrap().count()
+    }
+
+    fn fds_back_to(before: usize) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(5) {
+            if open_fds() <= before {
+                return true;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    fn rss() -> usize {
+        let status = fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+        let kib: usize =
+            line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        kib * 1024
+    }
+
+    fn round_trips(addr: SocketAddr) {
+        let mut clients: Vec<_> = (0..20).map(|_| connect(addr)).collect();
+        for (i, c) in clients.iter_mut().enumerate() {
+            c.write_all(format!("{i:04}").as_bytes()).unwrap();
+        }
+        for (i, c) in clients.iter_mut().enumerate() {
+            let mut buf = [0; 4];
+            c.read_exact(&mut buf).unwrap();
+            assert_eq!(buf, format!("{i:04}").as_bytes());
+        }
+    }
+
+    #[test]
+    fn echoes_on_one_thread() {
+        let _s = serial();
+        round_trips(start(false));
+    }
+
+    #[test]
+    fn echoes_on_two_threads() {
+        let _s = serial();
+        round_trips(start(true));
+    }
+
+    #[test]
+    fn flushes_everything_before_closing() {
+        let _s = serial();
+        let addr = start(false);
+        let before = open_fds();
+        let mut c = connect(addr);
+        let data: Vec<u8> = (0..4_000_000u32).map(|i| i as u8).collect();
+        let mut writer = c.try_clone().unwrap();
+        let sent = data.clone();
+        let w = thread::spawn(move || {
+            writer.write_all(&sent).unwrap();
+            writer.shutdown(Shutdown::Write).unwrap();
+        });
+        let mut back = Vec::new();
+        c.read_to_end(&mut back).unwrap();
+        w.join().unwrap();
+        assert!(
+            back == data,
+            "echoed {} of {} bytes",
+            back.len(),
+            data.len()
+        );
+        drop(c);
+        assert!(fds_back_to(before));
+    }
+
+    #[test]
+    fn a_client_that_never_reads_costs_bounded_memory() {
+        let _s = serial();
+        let addr = start(false);
+        let before = (open_fds(), rss());
+        let mut hog = connect(addr);
+        hog.set_write_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let chunk = vec![b'x'; 64 * 1024];
+        let (mut sent, start) = (0, Instant::now());
+        while sent < 256 << 20 && start.elapsed() < Duration::from_secs(5) {
+            match hog.write(&chunk) {
+                Ok(n) => sent += n,
+                Err(_) => break,
+            }
+        }
+        assert!(sent < 256 << 20, "the server kept reading");
+        let grown = rss().saturating_sub(before.1);
+        assert!(grown < 16 << 20, "memory grew by {grown} bytes");
+        assert!(served(addr));
+        drop(hog);
+        assert!(fds_back_to(before.0));
+    }
+
+    #[test]
+    fn a_thousand_clients_reset_at_once() {
+        let _s = serial();
+        let addr = start(true);
+        let before = open_fds();
+        let mut clients: Vec<_> = (0..1000).map(|_| connect(addr)).collect();
+        for c in &mut clients {
+            c.write_all(b"x").unwrap();
+        }
+        thread::sleep(Duration::from_millis(200));
+        drop(clients); // Echoes unread: each close is a reset.
+        assert!(fds_back_to(before));
+        assert!(served(addr));
+    }
+
+    #[test]
+    fn a_burst_of_two_thousand_short_connections() {
+        let _s = serial();
+        let addr = start(false);
+        let before = open_fds();
+        let workers: Vec<_> = (0..8)
+            .map(|_| {
+                thread::spawn(move || (0..250).filter(|_| served(addr)).count())
+            })
+            .collect();
+        let ok: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
+        assert_eq!(ok, 2000);
+        assert!(fds_back_to(before));
+    }
+}

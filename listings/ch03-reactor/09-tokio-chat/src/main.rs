@@ -1,0 +1,170 @@
+extern crate tokio; // `mdbook test` links crates by name
+
+use std::env;
+use std::io::{self, ErrorKind};
+use std::sync::Arc;
+
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::broadcast::{self, error::RecvError};
+
+/// The longest line we accept, newline excluded.
+pub const MAX_LINE: usize = 1024;
+
+/// A line, and the member who sent it.
+type Message = Arc<(usize, Vec<u8>)>;
+
+// ANCHOR: here
+/// Accepts members for ever; each one is a task.
+pub async fn serve(listener: TcpListener) -> io::Result<()> {
+    // Every member's task receives every message. A member that falls
+    // more than 256 messages behind loses the oldest ones.
+    let (room, _) = broadcast::channel::<Message>(256);
+    let mut members = 0;
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _peer)) => stream,
+            Err(e) if e.kind() == ErrorKind::ConnectionAborted => continue,
+            Err(e) => return Err(e),
+        };
+        members += 1;
+        tokio::spawn(member(stream, members, room.clone()));
+    }
+}
+
+async fn member(
+    mut stream: TcpStream,
+    id: usize,
+    room: broadcast::Sender<Message>,
+) -> io::Result<()> {
+    let mut heard = room.subscribe();
+    let (reader, mut writer) = stream.split();
+    let mut reader = BufReader::new(reader);
+    writer
+        .write_all(format!("you are user {id}\n").as_bytes())
+        .await?;
+    let mut line = Vec::new();
+    loop {
+        tokio::select! {
+            read = read_line(&mut reader, &mut line) => {
+                if !read? {
+                    return Ok(()); // The member left.
+                }
+                if line.len() > MAX_LINE {
+                    return writer.write_all(b"line too long\n").await;
+                }
+                let mut message = format!("user {id}: ").into_bytes();
+                message.append(&mut line);
+                let _ = room.send(Arc::new((id, message)));
+            }
+            message = heard.recv() => match message {
+                Ok(message) if message.0 != id => {
+                    writer.write_all(&message.1).await?;
+                }
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return Ok(()),
+            },
+        }
+    }
+}
+// ANCHOR_END: here
+
+// ANCHOR: read-line
+/// Reads until a newline, keeping what it read in `line`, so that it can
+/// be cancelled and called again. Stops past `MAX_LINE` bytes. Returns
+/// `false` at the end of the stream.
+async fn read_line<R>(reader: &mut R, line: &mut Vec<u8>) -> io::Result<bool>
+where
+    R: AsyncBufReadExt + Unpin,
+{
+    while !line.ends_with(b"\n") && line.len() <= MAX_LINE {
+        let room_left = (MAX_LINE + 1 - line.len()) as u64;
+        if reader.take(room_left).read_until(b'\n', line).await? == 0 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+// ANCHOR_END: read-line
+
+/// The chat server on a current-thread runtime.
+pub fn run(listener: std::net::TcpListener) -> io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    listener.set_nonblocking(true)?;
+    runtime.block_on(async { serve(TcpListener::from_std(listener)?).await })
+}
+
+fn main() -> io::Result<()> {
+    let addr = env::args().nth(1).unwrap_or("127.0.0.1:7000".into());
+    let listener = std::net::TcpListener::bind(&addr)?;
+    println!("chat server on {}", listener.local_addr()?);
+    run(listener)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, Read, Write};
+    use std::net::SocketAddr;
+    use std::thread;
+    use std::time::Duration;
+
+    type Client =
+        (std::net::TcpStream, std::io::BufReader<std::net::TcpStream>);
+
+    fn start() -> SocketAddr {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        thread::spawn(move || run(listener));
+        addr
+    }
+
+    fn join(addr: SocketAddr) -> Client {
+        let s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut r = std::io::BufReader::new(s.try_clone().unwrap());
+        assert!(read_line_of(&mut r).starts_with("you are user "));
+        (s, r)
+    }
+
+    fn read_line_of(r: &mut std::io::BufReader<std::net::TcpStream>) -> String {
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        line
+    }
+
+    #[test]
+    fn a_line_goes_to_everyone_else() {
+        let addr = start();
+        let (mut a, _ra) = join(addr);
+        let (_b, mut rb) = join(addr);
+        let (_c, mut rc) = join(addr);
+        thread::sleep(Duration::from_millis(50)); // All have subscribed.
+        a.write_all(b"hel").unwrap();
+        thread::sleep(Duration::from_millis(50));
+        a.write_all(b"lo\n\xff\x00\n").unwrap();
+        for r in [&mut rb, &mut rc] {
+            assert!(read_line_of(r).ends_with(": hello\n"));
+            let mut raw = Vec::new();
+            r.read_until(b'\n', &mut raw).unwrap();
+            assert!(raw.ends_with(b": \xff\x00\n"));
+        }
+    }
+
+    #[test]
+    fn an_overlong_line_closes_that_connection_only() {
+        let addr = start();
+        let (mut a, mut ra) = join(addr);
+        let (mut b, _rb) = join(addr);
+        let (_c, mut rc) = join(addr);
+        thread::sleep(Duration::from_millis(50));
+        a.write_all(&vec![b'x'; 4 * MAX_LINE]).unwrap();
+        assert_eq!(read_line_of(&mut ra), "line too long\n");
+        let mut rest = Vec::new();
+        ra.get_mut().read_to_end(&mut rest).unwrap(); // Closed.
+        b.write_all(b"still here\n").unwrap();
+        assert!(read_line_of(&mut rc).ends_with(": still here\n"));
+    }
+}

@@ -1,0 +1,133 @@
+//! What idle clients cost a thread-per-connection server: threads and
+//! resident memory at 100, 1000 and 10 000 connections that send nothing.
+//! The server is Listing 3-1's, in this process; so are the clients, so
+//! each connection takes two file descriptors here.
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::FileExt;
+use std::sync::{OnceLock, mpsc};
+use std::thread;
+use std::time::{Duration, Instant};
+
+// Listing 3-1's server, unchanged.
+fn run(listener: TcpListener) -> io::Result<()> {
+    loop {
+        let (stream, _peer) = match listener.accept() {
+            Ok(accepted) => accepted,
+            Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
+            Err(e) => return Err(e),
+        };
+        thread::spawn(move || {
+            let _ = echo(stream);
+        });
+    }
+}
+
+fn echo(mut stream: TcpStream) -> io::Result<()> {
+    let mut buf = [0; 4096];
+    loop {
+        let n = match stream.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        stream.write_all(&buf[..n])?;
+    }
+}
+
+/// A number from `/proc/self/status`, such as `Threads` or `VmRSS` (kB).
+/// The file stays open, and is read again from the start each time: at
+/// the limit, there may be no file descriptor left to open it.
+fn status(field: &str) -> u64 {
+    static STATUS: OnceLock<File> = OnceLock::new();
+    let file = STATUS.get_or_init(|| File::open("/proc/self/status").unwrap());
+    let mut buf = vec![0; 64 * 1024];
+    let n = file.read_at(&mut buf, 0).unwrap();
+    let status = String::from_utf8_lossy(&buf[..n]);
+    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Waits, at most 20 s, until the process has `threads` threads.
+fn wait_for_threads(threads: u64) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(20) {
+        if status("Threads:") == threads {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+/// The server's result, once its accept loop has ended.
+type ServerResult = mpsc::Receiver<io::Result<()>>;
+
+/// Opens up to `n` idle connections, 100 at a time: the server's listen
+/// backlog is short, and a connect that finds it full waits for a
+/// retransmission. Stops at the first error.
+fn connect(
+    addr: SocketAddr,
+    n: usize,
+    base_threads: u64,
+    server: &ServerResult,
+) -> (Vec<TcpStream>, Option<io::Error>) {
+    let mut clients = Vec::with_capacity(n);
+    while clients.len() < n {
+        for _ in 0..100.min(n - clients.len()) {
+            match TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
+                Ok(client) => clients.push(client),
+                Err(e) => return (clients, Some(e)),
+            }
+        }
+        // Every connection so far has been accepted, and has its thread.
+        let threads = base_threads + clients.len() as u64;
+        let start = Instant::now();
+        while status("Threads:") != threads {
+            if let Ok(result) = server.try_recv() {
+                let e = result.err();
+                let e = e.unwrap_or(io::Error::other("the server stopped"));
+                return (clients, Some(e));
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                let e = io::Error::other("the server fell behind");
+                return (clients, Some(e));
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+    (clients, None)
+}
+
+fn main() -> io::Result<()> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let (failed, server_error) = mpsc::channel();
+    thread::spawn(move || failed.send(run(listener)));
+    let base_threads = status("Threads:");
+    println!("idle clients | server threads | resident memory growth");
+    for n in [100, 1000, 10_000] {
+        let base_rss = status("VmRSS:");
+        let (clients, error) = connect(addr, n, base_threads, &server_error);
+        let opened = clients.len() as u64;
+        if let Some(e) = error {
+            let why = match e.raw_os_error() {
+                Some(24) => "out of file descriptors".to_string(),
+                _ => e.to_string(),
+            };
+            let threads = status("Threads:") - base_threads;
+            println!("{n:>12} | stopped at {threads} threads: {why}");
+            break;
+        }
+        assert!(wait_for_threads(base_threads + opened), "threads missing");
+        let grown = status("VmRSS:").saturating_sub(base_rss) as f64 / 1024.0;
+        let threads = status("Threads:") - base_threads;
+        println!("{n:>12} | {threads:>14} | {grown:.1} MiB");
+        drop(clients); // Each thread reads the end of its stream and ends.
+        assert!(wait_for_threads(base_threads), "threads left over");
+    }
+    Ok(())
+}
