@@ -10,7 +10,7 @@ mod sequential;
 #[path = "../../listings/ch04-scraper/03-threads/src/main.rs"]
 #[allow(dead_code)]
 mod threads;
-#[path = "../../listings/ch04-scraper/04-tokio/src/main.rs"]
+#[path = "../../listings/ch04-scraper/05-tokio/src/main.rs"]
 #[allow(dead_code)]
 mod tokio_scraper;
 

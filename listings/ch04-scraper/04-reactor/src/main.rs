@@ -1,0 +1,1611 @@
+extern crate mio; // `mdbook test` links crates by name
+extern crate reqwest; // `mdbook test` links crates by name
+extern crate scraper; // `mdbook test` links crates by name
+extern crate tokio; // `mdbook test` links crates by name
+
+use std::cell::RefCell;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::future::{Future, poll_fn};
+use std::io::{self, ErrorKind, Read, Write};
+use std::mem;
+use std::net::SocketAddr;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Token};
+
+/// What the reactor calls when something happens on a connection.
+pub trait Protocol {
+    fn connection_made(&mut self, _transport: &Transport) {}
+    fn data_received(&mut self, transport: &Transport, data: &[u8]);
+    fn connection_lost(&mut self) {}
+    /// New: an outgoing connection could not be made.
+    fn connection_failed(&mut self, _error: io::Error) {}
+}
+
+/// Builds one protocol for each new connection.
+pub trait Factory {
+    fn build_protocol(&mut self) -> Box<dyn Protocol>;
+}
+
+impl<F: FnMut() -> Box<dyn Protocol>> Factory for F {
+    fn build_protocol(&mut self) -> Box<dyn Protocol> {
+        self()
+    }
+}
+
+/// Past this many unsent bytes, a connection is closed.
+pub const MAX_OUTBOX: usize = 1 << 20;
+
+/// A protocol's handle on its connection. The reactor does the I/O.
+#[derive(Clone)]
+pub struct Transport {
+    token: Token,
+    outbox: Rc<RefCell<Outbox>>,
+    dirty: Rc<RefCell<Vec<Token>>>, // Connections with bytes to send.
+}
+
+#[derive(Default)]
+struct Outbox {
+    bytes: Vec<u8>,
+    closing: bool,  // The protocol asked to close, after a flush.
+    overflow: bool, // The peer reads too slowly: close it now.
+}
+
+impl Transport {
+    pub fn write(&self, data: &[u8]) {
+        let mut outbox = self.outbox.borrow_mut();
+        if outbox.closing || outbox.overflow {
+            return;
+        }
+        if outbox.bytes.len() + data.len() > MAX_OUTBOX {
+            outbox.overflow = true; // We will not buffer without limit.
+        } else {
+            outbox.bytes.extend_from_slice(data);
+        }
+        self.dirty.borrow_mut().push(self.token);
+    }
+
+    /// Closes the connection once everything written is sent.
+    pub fn lose_connection(&self) {
+        self.outbox.borrow_mut().closing = true;
+        self.dirty.borrow_mut().push(self.token);
+    }
+}
+
+/// Identifies a scheduled callback, so that it can be cancelled.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct TimerId(u64);
+
+/// Callbacks to run later: Twisted's `callLater`. A min-heap of
+/// deadlines; the callbacks themselves live in a map, so that
+/// cancelling one is removing it from the map.
+#[derive(Clone, Default)]
+pub struct Timers(Rc<RefCell<TimerQueue>>);
+
+#[derive(Default)]
+struct TimerQueue {
+    deadlines: BinaryHeap<Reverse<(Instant, TimerId)>>,
+    callbacks: HashMap<TimerId, Box<dyn FnOnce()>>,
+    next_id: u64,
+}
+
+impl Timers {
+    pub fn call_later(
+        &self,
+        delay: Duration,
+        callback: impl FnOnce() + 'static,
+    ) -> TimerId {
+        let mut q = self.0.borrow_mut();
+        q.next_id += 1;
+        let id = TimerId(q.next_id);
+        q.deadlines.push(Reverse((Instant::now() + delay, id)));
+        q.callbacks.insert(id, Box::new(callback));
+        id
+    }
+
+    /// Cancels a callback that has not run yet; otherwise does nothing.
+    pub fn cancel(&self, id: TimerId) {
+        self.0.borrow_mut().callbacks.remove(&id);
+    }
+}
+
+impl Timers {
+    /// How long the reactor may sleep: until the next live deadline,
+    /// or for ever (`None`) if no callback is waiting.
+    fn timeout(&self) -> Option<Duration> {
+        let mut q = self.0.borrow_mut();
+        while let Some(&Reverse((at, id))) = q.deadlines.peek() {
+            if q.callbacks.contains_key(&id) {
+                return Some(at.saturating_duration_since(Instant::now()));
+            }
+            q.deadlines.pop(); // Cancelled: it must not wake us.
+        }
+        None
+    }
+
+    /// Runs every callback whose deadline has passed, earliest first.
+    fn run_due(&self) {
+        let now = Instant::now();
+        loop {
+            let mut q = self.0.borrow_mut();
+            let Some(&Reverse((at, id))) = q.deadlines.peek() else {
+                return;
+            };
+            if at > now {
+                return;
+            }
+            q.deadlines.pop();
+            let callback = q.callbacks.remove(&id);
+            drop(q); // A callback may schedule or cancel others.
+            if let Some(callback) = callback {
+                let _ = guard(callback);
+            }
+        }
+    }
+}
+
+/// One connection, as the reactor sees it.
+struct Connection {
+    stream: TcpStream,
+    protocol: Box<dyn Protocol>,
+    transport: Transport,
+    eof: bool,        // The peer has closed its side.
+    connecting: bool, // New: the kernel is still connecting it.
+}
+
+impl Connection {
+    /// Whether a connection we started is up: `Ok(false)` while the
+    /// kernel is still at it, an error if it failed (as `mio` advises).
+    fn connected(&mut self) -> io::Result<bool> {
+        if let Some(e) = self.stream.take_error()? {
+            return Err(e);
+        }
+        match self.stream.peer_addr() {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == ErrorKind::NotConnected => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Does all the work the socket allows now. `Ok(false)`: close it.
+    fn drive(&mut self) -> io::Result<bool> {
+        let mut buf = [0; 16 * 1024];
+        loop {
+            if !self.flush()? {
+                return Ok(true); // Wait until it is writable.
+            }
+            // We owe nothing: now we may close, or read more.
+            if self.eof || self.transport.outbox.borrow().closing {
+                return Ok(false);
+            }
+            match self.stream.read(&mut buf) {
+                Ok(0) => self.eof = true,
+                Ok(n) => {
+                    let (p, t) = (&mut self.protocol, &self.transport);
+                    guard(|| p.data_received(t, &buf[..n]))?;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    return Ok(true); // Wait until it is readable.
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+impl Connection {
+    /// Sends what we can. `Ok(true)` when nothing is left to send.
+    fn flush(&mut self) -> io::Result<bool> {
+        let mut outbox = self.transport.outbox.borrow_mut();
+        if outbox.overflow {
+            return Err(io::Error::other("peer does not read"));
+        }
+        while !outbox.bytes.is_empty() {
+            match self.stream.write(&outbox.bytes) {
+                Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                Ok(n) => drop(outbox.bytes.drain(..n)),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    return Ok(false);
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Runs a protocol callback. A panic in it becomes an error, which
+/// closes that one connection.
+fn guard(f: impl FnOnce()) -> io::Result<()> {
+    panic::catch_unwind(AssertUnwindSafe(f))
+        .map_err(|_| io::Error::other("protocol panicked"))
+}
+
+/// Watches sockets through the kernel and calls protocols.
+pub struct Reactor {
+    poll: mio::Poll,
+    listeners: HashMap<Token, (TcpListener, Box<dyn Factory>)>,
+    connections: HashMap<Token, Connection>,
+    next_token: usize,
+    dirty: Rc<RefCell<Vec<Token>>>,
+    timers: Timers, // New: callbacks to run later.
+}
+
+impl Reactor {
+    pub fn new() -> io::Result<Reactor> {
+        Ok(Reactor {
+            poll: mio::Poll::new()?,
+            listeners: HashMap::new(),
+            connections: HashMap::new(),
+            next_token: 0,
+            dirty: Rc::default(),
+            timers: Timers::default(),
+        })
+    }
+
+    fn token(&mut self) -> Token {
+        self.next_token += 1;
+        Token(self.next_token)
+    }
+
+    /// Accepts connections on `listener`, each with a new protocol.
+    pub fn listen_tcp(
+        &mut self,
+        listener: std::net::TcpListener,
+        factory: impl Factory + 'static,
+    ) -> io::Result<()> {
+        listener.set_nonblocking(true)?;
+        let mut listener = TcpListener::from_std(listener);
+        let token = self.token();
+        self.poll.registry().register(
+            &mut listener,
+            token,
+            Interest::READABLE,
+        )?;
+        self.listeners.insert(token, (listener, Box::new(factory)));
+        Ok(())
+    }
+}
+
+impl Reactor {
+    /// A handle on the reactor's timers, for factories and protocols.
+    pub fn timers(&self) -> Timers {
+        self.timers.clone()
+    }
+
+    /// Runs the loop for ever: wait for events, call protocols.
+    pub fn run(&mut self) -> io::Result<()> {
+        loop {
+            self.turn()?;
+        }
+    }
+
+    /// One turn of the loop: wait for events or the next deadline, then
+    /// call the protocols and the timers concerned.
+    pub fn turn(&mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(256);
+        let timeout = self.timers.timeout();
+        match self.poll.poll(&mut events, timeout) {
+            Err(e) if e.kind() == ErrorKind::Interrupted => return Ok(()),
+            result => result?,
+        }
+        for event in &events {
+            if self.listeners.contains_key(&event.token()) {
+                self.accept(event.token())?;
+            } else {
+                self.drive(event.token());
+            }
+        }
+        self.timers.run_due();
+        let dirty = self.dirty.take();
+        for token in dirty {
+            self.drive(token);
+        }
+        Ok(())
+    }
+}
+
+impl Reactor {
+    /// Lets one connection make progress; closes it if it is done.
+    fn drive(&mut self, token: Token) {
+        let Some(conn) = self.connections.get_mut(&token) else {
+            return; // Closed already.
+        };
+        if conn.connecting {
+            match conn.connected() {
+                Ok(false) => return, // Not yet.
+                Ok(true) => {
+                    conn.connecting = false;
+                    let (p, t) = (&mut conn.protocol, &conn.transport);
+                    if guard(|| p.connection_made(t)).is_err() {
+                        return self.close(token);
+                    }
+                }
+                Err(e) => {
+                    let mut conn = self.connections.remove(&token).unwrap();
+                    let _ = self.poll.registry().deregister(&mut conn.stream);
+                    let _ = guard(|| conn.protocol.connection_failed(e));
+                    return;
+                }
+            }
+        }
+        if !matches!(conn.drive(), Ok(true)) {
+            self.close(token);
+        }
+    }
+}
+
+impl Reactor {
+    fn accept(&mut self, token: Token) -> io::Result<()> {
+        loop {
+            let (listener, _) = &self.listeners[&token];
+            let mut stream = match listener.accept() {
+                Ok((stream, _peer)) => stream,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if transient(&e) => continue,
+                Err(e) => return Err(e),
+            };
+            let conn_token = self.token();
+            let both = Interest::READABLE | Interest::WRITABLE;
+            self.poll
+                .registry()
+                .register(&mut stream, conn_token, both)?;
+            let (_, factory) = self.listeners.get_mut(&token).unwrap();
+            let mut protocol = factory.build_protocol();
+            let transport = Transport {
+                token: conn_token,
+                outbox: Rc::default(),
+                dirty: self.dirty.clone(),
+            };
+            let made = guard(|| protocol.connection_made(&transport));
+            let conn = Connection {
+                stream,
+                protocol,
+                transport,
+                eof: false,
+                connecting: false,
+            };
+            self.connections.insert(conn_token, conn);
+            match made {
+                Ok(()) => self.drive(conn_token),
+                Err(_) => self.close(conn_token),
+            }
+        }
+    }
+}
+
+impl Reactor {
+    /// Connects to `addr`, and gives the connection to `protocol`:
+    /// Twisted's `connectTCP`. Returns at once; the protocol hears
+    /// `connection_made`, or `connection_failed`, later.
+    pub fn connect_tcp(
+        &mut self,
+        addr: SocketAddr,
+        protocol: Box<dyn Protocol>,
+    ) {
+        let mut protocol = protocol;
+        let mut stream = match TcpStream::connect(addr) {
+            Ok(stream) => stream, // Connecting: it does not wait.
+            Err(e) => return drop(guard(|| protocol.connection_failed(e))),
+        };
+        let token = self.token();
+        let both = Interest::READABLE | Interest::WRITABLE;
+        if let Err(e) = self.poll.registry().register(&mut stream, token, both)
+        {
+            return drop(guard(|| protocol.connection_failed(e)));
+        }
+        let transport = Transport {
+            token,
+            outbox: Rc::default(),
+            dirty: self.dirty.clone(),
+        };
+        let conn = Connection {
+            stream,
+            protocol,
+            transport,
+            eof: false,
+            connecting: true,
+        };
+        self.connections.insert(token, conn);
+    }
+}
+
+impl Reactor {
+    fn close(&mut self, token: Token) {
+        let Some(mut conn) = self.connections.remove(&token) else {
+            return;
+        };
+        // From now on, writes through this transport are dropped.
+        conn.transport.outbox.borrow_mut().closing = true;
+        let _ = self.poll.registry().deregister(&mut conn.stream);
+        let _ = guard(|| conn.protocol.connection_lost());
+    } // Dropping `conn` closes its socket.
+}
+
+/// Accept errors that concern one client, not the listener.
+fn transient(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::Interrupted
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::ConnectionReset
+    )
+}
+
+/// A downloaded page.
+#[derive(Debug)]
+pub struct Page {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// The largest response we accept, headers included.
+pub const MAX_RESPONSE: usize = 1 << 20;
+
+/// Fetches one page: Twisted's `getPage`, with a callback slot for
+/// the result, filled once, as a `Deferred` fires once.
+struct GetPage {
+    request: Vec<u8>,
+    response: Vec<u8>,
+    on_page: Option<Box<dyn FnOnce(io::Result<Page>)>>,
+}
+
+impl GetPage {
+    /// Hands the result to the callback, the first time only.
+    fn fire(&mut self, result: io::Result<Page>) {
+        if let Some(on_page) = self.on_page.take() {
+            on_page(result);
+        }
+    }
+}
+
+impl Protocol for GetPage {
+    fn connection_made(&mut self, transport: &Transport) {
+        transport.write(&self.request);
+    }
+
+    fn data_received(&mut self, transport: &Transport, data: &[u8]) {
+        self.response.extend_from_slice(data);
+        let result = if self.response.len() > MAX_RESPONSE {
+            Err(invalid("response too large"))
+        } else {
+            match parse(&self.response, false) {
+                Ok(None) => return, // Not all there yet.
+                Ok(Some(page)) => Ok(page),
+                Err(e) => Err(e),
+            }
+        };
+        self.fire(result);
+        transport.lose_connection();
+    }
+
+    fn connection_lost(&mut self) {
+        // The server closed first: the page ends here, or is cut short.
+        if self.on_page.is_some() {
+            let result = parse(&self.response, true);
+            self.fire(result.and_then(|page| page.ok_or(truncated())));
+        }
+    }
+
+    fn connection_failed(&mut self, error: io::Error) {
+        self.fire(Err(error));
+    }
+}
+
+/// Starts fetching `url`; `on_page` gets the page or the error later.
+/// Only addresses: `http://127.0.0.1:8080/path`. We resolve no names.
+pub fn get_page_then(
+    reactor: &mut Reactor,
+    url: &str,
+    on_page: impl FnOnce(io::Result<Page>) + 'static,
+) {
+    let target = url
+        .strip_prefix("http://")
+        .map(|rest| rest.split_once('/').unwrap_or((rest, "")))
+        .and_then(|(host, path)| Some((host.parse().ok()?, host, path)));
+    let Some((addr, host, path)) = target else {
+        return on_page(Err(invalid("not an http://address/ URL")));
+    };
+    let request = format!(
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    );
+    let protocol = GetPage {
+        request: request.into_bytes(),
+        response: Vec::new(),
+        on_page: Some(Box::new(on_page)),
+    };
+    reactor.connect_tcp(addr, Box::new(protocol));
+}
+
+/// Parses a whole response, if `response` holds one. `eof`: the server
+/// has closed the connection, so nothing more will come.
+fn parse(response: &[u8], eof: bool) -> io::Result<Option<Page>> {
+    let Some(end) = find(response, b"\r\n\r\n") else {
+        return if eof { Err(truncated()) } else { Ok(None) };
+    };
+    let head = std::str::from_utf8(&response[..end])
+        .map_err(|_| invalid("headers are not text"))?;
+    let mut lines = head.split("\r\n");
+    let status = parse_status(lines.next().unwrap_or(""))?;
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for line in lines {
+        let (name, value) =
+            line.split_once(':').ok_or_else(|| invalid("bad header"))?;
+        headers.push((name.trim().to_ascii_lowercase(), value.trim().into()));
+    }
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let rest = &response[end + 4..];
+    let body = if header("transfer-encoding") == Some("chunked") {
+        dechunk(rest)?
+    } else if let Some(length) = header("content-length") {
+        let length: usize =
+            length.parse().map_err(|_| invalid("bad Content-Length"))?;
+        rest.get(..length).map(<[u8]>::to_vec)
+    } else {
+        eof.then(|| rest.to_vec()) // The body ends with the connection.
+    };
+    match body {
+        Some(body) => Ok(Some(Page {
+            status,
+            headers,
+            body,
+        })),
+        None if eof => Err(truncated()),
+        None => Ok(None),
+    }
+}
+
+/// The status code of a line such as `HTTP/1.1 200 OK`.
+fn parse_status(line: &str) -> io::Result<u16> {
+    let mut parts = line.splitn(3, ' ');
+    match (parts.next(), parts.next()) {
+        (Some(version), Some(code))
+            if version.starts_with("HTTP/1.") && code.len() == 3 =>
+        {
+            code.parse().map_err(|_| invalid("bad status code"))
+        }
+        _ => Err(invalid("bad status line")),
+    }
+}
+
+/// Joins the chunks of a chunked body; `None` if not all there yet.
+fn dechunk(mut rest: &[u8]) -> io::Result<Option<Vec<u8>>> {
+    let mut body = Vec::new();
+    loop {
+        let Some(eol) = find(rest, b"\r\n") else {
+            return Ok(None);
+        };
+        let size = std::str::from_utf8(&rest[..eol])
+            .ok()
+            .map(|line| line.split(';').next().unwrap_or("").trim())
+            .and_then(|hex| usize::from_str_radix(hex, 16).ok())
+            .filter(|&size| size <= MAX_RESPONSE)
+            .ok_or_else(|| invalid("bad chunk size"))?;
+        rest = &rest[eol + 2..];
+        if size == 0 {
+            // Optional trailers, then an empty line: we skip them.
+            let done =
+                rest.starts_with(b"\r\n") || find(rest, b"\r\n\r\n").is_some();
+            return Ok(done.then_some(body));
+        }
+        if rest.len() < size + 2 {
+            return Ok(None);
+        }
+        if &rest[size..size + 2] != b"\r\n" {
+            return Err(invalid("bad chunk"));
+        }
+        body.extend_from_slice(&rest[..size]);
+        rest = &rest[size + 2..];
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn invalid(why: &str) -> io::Error {
+    io::Error::new(ErrorKind::InvalidData, why)
+}
+
+fn truncated() -> io::Error {
+    io::Error::new(ErrorKind::UnexpectedEof, "response cut short")
+}
+
+/// Tasks: futures that run until they complete, polled when woken.
+struct Executor {
+    tasks: HashMap<usize, Pin<Box<dyn Future<Output = ()>>>>,
+    next_id: usize,
+    woken: Arc<Woken>,
+}
+
+/// The ids of the tasks to poll again. A `Waker` must be `Send` and
+/// `Sync`, so this list has a lock, although one thread uses it.
+#[derive(Default)]
+struct Woken(Mutex<Vec<usize>>);
+
+/// What a task's `Waker` does: put the task's id on the list.
+struct TaskWaker {
+    id: usize,
+    woken: Arc<Woken>,
+}
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.woken.0.lock().unwrap().push(self.id);
+    }
+}
+
+impl Executor {
+    fn spawn(&mut self, task: impl Future<Output = ()> + 'static) {
+        self.next_id += 1;
+        self.tasks.insert(self.next_id, Box::pin(task));
+        self.woken.0.lock().unwrap().push(self.next_id); // Poll it once.
+    }
+
+    /// Polls the woken tasks, until none is left to poll.
+    fn run_woken(&mut self) {
+        loop {
+            let woken = mem::take(&mut *self.woken.0.lock().unwrap());
+            if woken.is_empty() {
+                return;
+            }
+            for id in woken {
+                let Some(task) = self.tasks.get_mut(&id) else {
+                    continue; // Finished already.
+                };
+                let waker = Waker::from(Arc::new(TaskWaker {
+                    id,
+                    woken: self.woken.clone(),
+                }));
+                let mut cx = Context::from_waker(&waker);
+                if task.as_mut().poll(&mut cx).is_ready() {
+                    self.tasks.remove(&id);
+                }
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// The reactor of this thread's `block_on`, for `get_page` to reach.
+    static REACTOR: RefCell<Option<Reactor>> = const { RefCell::new(None) };
+}
+
+/// Runs `future` to completion on this thread. The executor polls the
+/// tasks that were woken; when none is, the reactor waits for events,
+/// and the protocols' callbacks wake the tasks that were waiting.
+pub fn block_on<T: 'static>(
+    future: impl Future<Output = T> + 'static,
+) -> io::Result<T> {
+    REACTOR.with(|r| Reactor::new().map(|new| *r.borrow_mut() = Some(new)))?;
+    let mut executor = Executor {
+        tasks: HashMap::new(),
+        next_id: 0,
+        woken: Arc::default(),
+    };
+    let output = Rc::new(RefCell::new(None));
+    let slot = output.clone();
+    executor.spawn(async move { *slot.borrow_mut() = Some(future.await) });
+    loop {
+        executor.run_woken();
+        if let Some(output) = output.take() {
+            return Ok(output);
+        }
+        REACTOR.with(|r| r.borrow_mut().as_mut().unwrap().turn())?;
+    }
+}
+
+/// Where the callback leaves the page, and the future finds it.
+#[derive(Default)]
+struct Slot {
+    page: Option<io::Result<Page>>,
+    waker: Option<Waker>,
+}
+
+/// Fetches `url`: `get_page_then`, with a future instead of a callback.
+pub async fn get_page(url: &str) -> io::Result<Page> {
+    let slot = Rc::new(RefCell::new(Slot::default()));
+    let filler = slot.clone();
+    let on_page = move |page| {
+        let mut slot = filler.borrow_mut();
+        slot.page = Some(page);
+        if let Some(waker) = slot.waker.take() {
+            waker.wake(); // The task that awaits the page runs again.
+        }
+    };
+    REACTOR.with(|r| {
+        let mut reactor = r.borrow_mut();
+        let reactor = reactor.as_mut().expect("get_page outside block_on");
+        get_page_then(reactor, url, on_page);
+    });
+    poll_fn(|cx| {
+        let mut slot = slot.borrow_mut();
+        match slot.page.take() {
+            Some(page) => Poll::Ready(page),
+            None => {
+                slot.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    })
+    .await
+}
+
+/// Waits for all the futures, and returns their outputs in the same
+/// order: Twisted's `DeferredList`.
+pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> =
+        futures.iter().map(|_| None).collect();
+    poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(&mut outputs) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(value) => *output = Some(value),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            return Poll::Pending;
+        }
+        Poll::Ready(outputs.iter_mut().map(|o| o.take().unwrap()).collect())
+    })
+    .await
+}
+
+// The scraper. Everything above is chapter 3's reactor and executor,
+// copied from Listing 3-7 without its demo server.
+
+use std::error::Error;
+use std::fmt;
+use std::net::IpAddr;
+use std::process::ExitCode;
+use std::sync::LazyLock;
+
+// Of reqwest we use only the URL type (the `url` crate's, re-exported):
+// it parses the arguments and resolves relative links.
+use reqwest::Url;
+use scraper::{Html, Selector};
+
+/// `//h3/a/@href` in the original XPath: a link right inside an `<h3>`.
+static ARTICLE_LINK: LazyLock<Selector> =
+    LazyLock::new(|| Selector::parse("h3 > a[href]").unwrap());
+/// `/html/head/title`: the title in the document's head.
+static TITLE: LazyLock<Selector> =
+    LazyLock::new(|| Selector::parse("head > title").unwrap());
+
+/// The first article of a planet, and that article's title.
+#[derive(Debug, PartialEq)]
+pub struct Found {
+    pub article: String,
+    pub title: String,
+}
+
+/// One line of the report: a planet and what we found there.
+#[derive(Debug)]
+pub struct Row {
+    pub planet: String,
+    pub found: Result<Found, String>,
+}
+
+impl fmt::Display for Row {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match &self.found {
+            Ok(Found { article, title }) => {
+                write!(f, "{} -> {article} \"{title}\"", self.planet)
+            }
+            Err(e) => write!(f, "{} -> error: {e}", self.planet),
+        }
+    }
+}
+
+/// When each request started and ended, counted from one instant. One
+/// thread uses it: a `RefCell` is enough, where the threads needed a
+/// `Mutex`.
+pub struct Log {
+    start: Instant,
+    requests: RefCell<Vec<(String, Duration, Duration)>>,
+}
+
+impl Log {
+    fn new() -> Log {
+        let requests = RefCell::new(Vec::new());
+        Log {
+            start: Instant::now(),
+            requests,
+        }
+    }
+
+    fn record(&self, url: &Url, started: Duration) {
+        let ended = self.start.elapsed();
+        let mut requests = self.requests.borrow_mut();
+        requests.push((url.to_string(), started, ended));
+    }
+}
+
+// ANCHOR: address
+/// The URL as `get_page` takes it: `http://IP:PORT/path?query`. Our
+/// client resolves no names (see chapter 3), so a host name is an error.
+fn address_of(url: &Url) -> Result<String, String> {
+    if url.scheme() != "http" {
+        return Err(format!("{}: this client speaks only http", url.scheme()));
+    }
+    let host = url.host_str().unwrap_or("");
+    // An IPv6 address comes in brackets: `http://[::1]:8080/`.
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let Ok(ip) = bare.parse::<IpAddr>() else {
+        return Err(format!(
+            "`{host}` is a host name: this client takes IP addresses only"
+        ));
+    };
+    let addr = SocketAddr::new(ip, url.port_or_known_default().unwrap_or(80));
+    let query = url.query().map(|q| format!("?{q}")).unwrap_or_default();
+    Ok(format!("http://{addr}{}{query}", url.path()))
+}
+// ANCHOR_END: address
+
+// ANCHOR: here
+/// Downloads `url` with chapter 3's `get_page`: its body, as text.
+async fn get(url: &Url, log: &Log) -> Result<String, String> {
+    let started = log.start.elapsed();
+    let result = fetch(url).await;
+    log.record(url, started);
+    result
+}
+
+async fn fetch(url: &Url) -> Result<String, String> {
+    let page = get_page(&address_of(url)?).await;
+    let page = page.map_err(|e| e.to_string())?;
+    if page.status != 200 {
+        // A redirect too: our client follows none.
+        return Err(format!("HTTP status {}", page.status));
+    }
+    String::from_utf8(page.body).map_err(|e| e.to_string())
+}
+
+/// The first article on `planet`, and its title: two downloads.
+pub async fn first_article(planet: &Url, log: &Log) -> Result<Found, String> {
+    let page = Html::parse_document(&get(planet, log).await?);
+    let link = page.select(&ARTICLE_LINK).next();
+    let href = link.and_then(|a| a.value().attr("href"));
+    let href = href.ok_or("no <h3><a href> on the planet page")?;
+    // The link may be relative: we resolve it against the page's URL.
+    let article = planet.join(href).map_err(|e| e.to_string())?;
+
+    let page = Html::parse_document(&get(&article, log).await?);
+    let title = page.select(&TITLE).next().ok_or("no <title>")?;
+    let title = title.text().collect::<String>().trim().to_string();
+    Ok(Found {
+        article: article.to_string(),
+        title,
+    })
+}
+
+/// Every request's URL, and when it started and ended.
+pub type Requests = Vec<(String, Duration, Duration)>;
+
+/// Scrapes every planet at once, on this thread, on our own reactor.
+pub fn scrape(planets: &[Url]) -> (Vec<Row>, Requests) {
+    let log = Rc::new(Log::new());
+    // The future must own what it uses: a copy of the URLs, an `Rc`.
+    let (urls, shared) = (planets.to_vec(), log.clone());
+    let rows = block_on(async move {
+        let log = &shared;
+        let futures = urls.iter().map(|planet| async move {
+            let found = first_article(planet, log).await;
+            let planet = planet.to_string();
+            Row { planet, found }
+        });
+        // Our `DeferredList`: the rows come back in input order.
+        join_all(futures.collect()).await
+    });
+    let rows = rows.unwrap_or_else(|e| {
+        // No reactor at all (`epoll` refused, say): every planet failed.
+        let row = |planet: &Url| Row {
+            planet: planet.to_string(),
+            found: Err(format!("no reactor: {e}")),
+        };
+        planets.iter().map(row).collect()
+    });
+    (rows, log.requests.take())
+}
+// ANCHOR_END: here
+
+/// The planets to scrape: the arguments, which must be http(s) URLs.
+fn parse_planets(args: &[String]) -> Result<Vec<Url>, String> {
+    let parse = |arg: &String| match Url::parse(arg) {
+        Ok(url) if ["http", "https"].contains(&url.scheme()) => Ok(url),
+        Ok(_) => Err(format!("`{arg}` is not an http:// URL")),
+        Err(e) => Err(format!("`{arg}` is not a URL: {e}")),
+    };
+    args.iter().map(parse).collect()
+}
+
+fn main() -> ExitCode {
+    match run(std::env::args().skip(1).collect()) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE, // Some planet failed.
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: Vec<String>) -> Result<bool, Box<dyn Error>> {
+    // With no arguments, we scrape the book's own planet server, which
+    // runs on a thread of its own: the scraper keeps this one.
+    let server;
+    let planets = if args.is_empty() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        server = planet_server::start(listener, Default::default())?;
+        parse_planets(&server.planet_urls())?
+    } else {
+        parse_planets(&args)?
+    };
+    let start = Instant::now();
+    let (rows, _requests) = scrape(&planets);
+    for row in &rows {
+        println!("{row}");
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    println!("{} planet(s) in {seconds:.2} s", rows.len());
+    Ok(rows.iter().all(|row| row.found.is_ok()))
+}
+
+/// The book's planet server. Every scraper listing of chapter 4 holds an
+/// identical copy of this module (a test checks it), so that each listing
+/// still builds when copied out alone.
+pub mod planet_server {
+    // Each listing uses a different part of the server.
+    #![allow(dead_code)]
+
+    use std::fmt::Write as _;
+    use std::io;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+    use tokio::net::TcpStream;
+    use tokio::sync::oneshot;
+
+    /// How many articles each planet lists.
+    pub const ARTICLES: usize = 4;
+    /// The size of an oversized body: larger than any scraper accepts.
+    pub const TOO_LARGE: usize = 2 << 20;
+
+    /// A way for one planet to misbehave.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Fault {
+        /// The planet page answers 404 Not Found.
+        NotFound,
+        /// The planet page answers 500 Internal Server Error.
+        ServerError,
+        /// The planet page has no `<h3><a href>`.
+        NoArticleLink,
+        /// The planet page redirects to itself, forever.
+        RedirectLoop,
+        /// The first article has no `<title>`.
+        NoTitle,
+        /// The article's connection closes halfway through its body.
+        CutShort,
+        /// The article's response starts and never finishes.
+        NeverFinishes,
+        /// The article's body is `TOO_LARGE` bytes long.
+        TooLarge,
+        /// The article's title holds bytes that are not UTF-8.
+        NotUtf8,
+    }
+
+    /// What the server serves.
+    #[derive(Clone, Debug)]
+    pub struct Config {
+        /// Planet pages `/planet/0` to `/planet/{planets - 1}`.
+        pub planets: usize,
+        /// How long the server waits before each response.
+        pub latency: Duration,
+        /// The same seed gives the same pages, byte for byte.
+        pub seed: u64,
+        /// Which planet misbehaves, and how.
+        pub faults: Vec<(usize, Fault)>,
+    }
+
+    impl Default for Config {
+        fn default() -> Config {
+            Config {
+                planets: 10,
+                latency: Duration::from_millis(50),
+                seed: 4,
+                faults: Vec::new(),
+            }
+        }
+    }
+
+    /// A running server. Dropping it stops the server.
+    pub struct Server {
+        /// `http://127.0.0.1:PORT`, without a final slash.
+        pub base: String,
+        config: Config,
+        _stop: oneshot::Sender<()>,
+    }
+
+    impl Server {
+        /// The URL of every planet page, in order.
+        pub fn planet_urls(&self) -> Vec<String> {
+            let base = &self.base;
+            let planets = 0..self.config.planets;
+            planets.map(|p| format!("{base}/planet/{p}")).collect()
+        }
+
+        /// What a scraper must find on `planet` when nothing goes wrong:
+        /// the URL of its first article and that article's title.
+        pub fn expected(&self, planet: usize) -> (String, String) {
+            let site = Site::new(&self.config);
+            let href = site.href(planet, 0).replace("&amp;", "&");
+            let path = href.trim_start_matches("..");
+            let title = site.title(planet, 0);
+            let author = site.author(planet, 0);
+            let title = format!("{title} \u{b7} {author}'s blog");
+            (format!("{}{path}", self.base), title)
+        }
+    }
+
+    /// Serves on `listener` from a thread of its own, with a runtime of
+    /// its own, so that blocking and async clients can use it alike.
+    pub fn start(
+        listener: std::net::TcpListener,
+        config: Config,
+    ) -> io::Result<Server> {
+        listener.set_nonblocking(true)?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (stop, stopped) = oneshot::channel();
+        let site = Arc::new(Site::new(&config));
+        std::thread::Builder::new()
+            .name("planet-server".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    tokio::select! {
+                        _ = stopped => {} // The `Server` was dropped.
+                        _ = accept(listener, site) => {}
+                    }
+                })
+            })?;
+        Ok(Server {
+            base,
+            config,
+            _stop: stop,
+        })
+    }
+
+    async fn accept(listener: std::net::TcpListener, site: Arc<Site>) {
+        let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+            return;
+        };
+        loop {
+            match listener.accept().await {
+                Ok((stream, _)) => {
+                    // An error on one connection ends that connection.
+                    tokio::spawn(serve(stream, site.clone()));
+                }
+                // Out of file descriptors, say: wait, then go on.
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+            }
+        }
+    }
+
+    /// One request: its path, and whether the client wants the connection
+    /// closed after the response.
+    struct Request {
+        method: String,
+        path: String,
+        close: bool,
+    }
+
+    /// Serves the requests of one connection, one after the other.
+    async fn serve(stream: TcpStream, site: Arc<Site>) -> io::Result<()> {
+        let (reader, mut writer) = stream.into_split();
+        let mut reader = BufReader::new(reader);
+        let idle = Duration::from_secs(30);
+        // Between requests a client may keep the connection open, idle.
+        while let Ok(Some(request)) =
+            tokio::time::timeout(idle, read_request(&mut reader)).await?
+        {
+            // A timer, not a sleeping thread: other connections go on.
+            tokio::time::sleep(site.latency).await;
+            let response = site.respond(&request);
+            let close = request.close || response.close;
+            // One write per response: the head alone would wait for the
+            // client's acknowledgment (Nagle's algorithm).
+            writer.write_all(&response.bytes(close)).await?;
+            match response.end {
+                End::Whole if close => break,
+                End::Whole => {}
+                End::CutShort => break, // Closes the connection mid-body.
+                End::Never => std::future::pending().await, // Never resumes.
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads a request's head. `None` when the client closed the
+    /// connection, or sent something we do not serve.
+    async fn read_request<R>(
+        reader: &mut BufReader<R>,
+    ) -> io::Result<Option<Request>>
+    where
+        R: AsyncRead + Unpin,
+    {
+        let mut line = String::new();
+        if reader.read_line(&mut line).await? == 0 {
+            return Ok(None);
+        }
+        let mut words = line.split_whitespace();
+        let (Some(method), Some(path), Some(version)) =
+            (words.next(), words.next(), words.next())
+        else {
+            return Ok(None);
+        };
+        let mut request = Request {
+            method: method.to_string(),
+            path: path.to_string(),
+            close: version != "HTTP/1.1",
+        };
+        // The headers, up to the empty line; we read only `Connection`
+        // and refuse request bodies and endless heads.
+        for _ in 0..100 {
+            line.clear();
+            if reader.read_line(&mut line).await? == 0 || line.len() > 8192 {
+                return Ok(None);
+            }
+            let header = line.trim_end();
+            if header.is_empty() {
+                return Ok(Some(request));
+            }
+            let (name, value) = header.split_once(':').unwrap_or((header, ""));
+            let value = value.trim().to_ascii_lowercase();
+            match name.to_ascii_lowercase().as_str() {
+                "connection" if value.contains("close") => request.close = true,
+                "connection" if value.contains("keep-alive") => {
+                    request.close = false
+                }
+                "content-length" if value != "0" => return Ok(None),
+                "transfer-encoding" => return Ok(None),
+                _ => {}
+            }
+        }
+        Ok(None)
+    }
+
+    /// How a response ends.
+    enum End {
+        Whole,
+        CutShort,
+        Never,
+    }
+
+    struct Response {
+        status: &'static str,
+        location: Option<String>,
+        body: Vec<u8>,
+        close: bool,
+        end: End,
+    }
+
+    impl Response {
+        fn page(status: &'static str, body: impl Into<Vec<u8>>) -> Response {
+            let (location, close, end) = (None, false, End::Whole);
+            let body = body.into();
+            Response {
+                status,
+                location,
+                body,
+                close,
+                end,
+            }
+        }
+
+        /// The head, and as much of the body as we send.
+        fn bytes(&self, close: bool) -> Vec<u8> {
+            let mut bytes = self.head(close);
+            let body = &self.body;
+            bytes.extend_from_slice(match self.end {
+                End::Whole => body,
+                End::CutShort => &body[..body.len() / 2],
+                End::Never => &body[..100],
+            });
+            bytes
+        }
+
+        fn head(&self, close: bool) -> Vec<u8> {
+            let mut head = format!(
+                "HTTP/1.1 {}\r\nContent-Type: text/html; charset=utf-8\r\n\
+                 Content-Length: {}\r\n",
+                self.status,
+                self.body.len()
+            );
+            if let Some(location) = &self.location {
+                let _ = write!(head, "Location: {location}\r\n");
+            }
+            if close {
+                head.push_str("Connection: close\r\n");
+            }
+            head.push_str("\r\n");
+            head.into_bytes()
+        }
+    }
+
+    const OPENERS: [&str; 8] = [
+        "Notes on",
+        "A gentle look at",
+        "Why I stopped fearing",
+        "Benchmarking",
+        "Ten things about",
+        "Rewriting",
+        "Debugging",
+        "In praise of",
+    ];
+    const SUBJECTS: [&str; 10] = [
+        "epoll & kqueue",
+        "the borrow checker",
+        "async cancellation",
+        "lock-free queues",
+        "\"zero-cost\" futures",
+        "HTTP/1.1 keep-alive",
+        "the reactor pattern",
+        "green threads",
+        "back-pressure",
+        "Deferreds",
+    ];
+    const AUTHORS: [&str; 8] = [
+        "Ada", "Barbara", "Chidi", "Dmitri", "Eun-ji", "Farid", "Greta", "Hugo",
+    ];
+    const TOPICS: [&str; 5] = ["Rust", "Python", "Systems", "Networks", "Unix"];
+
+    /// The pages, computed from the seed on each request.
+    struct Site {
+        planets: usize,
+        latency: Duration,
+        seed: u64,
+        faults: Vec<(usize, Fault)>,
+    }
+
+    /// SplitMix64: a few lines of arithmetic that turn a counter into
+    /// well-mixed numbers, so the content needs no random-number crate.
+    fn mix(mut z: u64) -> u64 {
+        z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Escapes text for HTML, as a careful blog engine does.
+    fn escape(text: &str) -> String {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#39;")
+    }
+
+    impl Site {
+        fn new(config: &Config) -> Site {
+            Site {
+                planets: config.planets,
+                latency: config.latency,
+                seed: config.seed,
+                faults: config.faults.clone(),
+            }
+        }
+
+        fn fault(&self, planet: usize) -> Option<Fault> {
+            let mut faults = self.faults.iter();
+            faults.find(|(p, _)| *p == planet).map(|(_, f)| *f)
+        }
+
+        fn pick<'a>(&self, list: &[&'a str], salt: u64) -> &'a str {
+            let n = mix(self.seed ^ mix(salt)) as usize;
+            list[n % list.len()]
+        }
+
+        fn title(&self, planet: usize, article: usize) -> String {
+            let salt = (planet * ARTICLES + article) as u64;
+            let opener = self.pick(&OPENERS, salt * 2);
+            let subject = self.pick(&SUBJECTS, salt * 2 + 1);
+            // The day number keeps every title distinct.
+            format!("{opener} {subject}, day {}", salt + 1)
+        }
+
+        fn author(&self, planet: usize, article: usize) -> &'static str {
+            let salt = (planet * ARTICLES + article) as u64;
+            self.pick(&AUTHORS, salt + (1 << 40))
+        }
+
+        /// The link to an article as the planet page writes it: absolute,
+        /// relative, or with an escaped query string.
+        fn href(&self, planet: usize, article: usize) -> String {
+            match (planet + article) % 3 {
+                0 => format!("/article/{planet}/{article}"),
+                1 => format!("../article/{planet}/{article}"),
+                _ => format!(
+                    "/article/{planet}/{article}?from=planet&amp;utm=feed"
+                ),
+            }
+        }
+
+        fn respond(&self, request: &Request) -> Response {
+            if request.method != "GET" {
+                let mut r = Response::page("405 Method Not Allowed", "");
+                r.close = true;
+                return r;
+            }
+            let path = request.path.split('?').next().unwrap_or("");
+            let parts: Vec<&str> = path.split('/').skip(1).collect();
+            let number = |s: &str| s.parse::<usize>().ok();
+            match parts.as_slice() {
+                [""] => Response::page("200 OK", self.index()),
+                ["planet", p] => match number(p) {
+                    Some(p) if p < self.planets => self.planet(p),
+                    _ => Self::not_found(),
+                },
+                ["article", p, a] => match (number(p), number(a)) {
+                    (Some(p), Some(a)) if p < self.planets && a < ARTICLES => {
+                        self.article(p, a)
+                    }
+                    _ => Self::not_found(),
+                },
+                _ => Self::not_found(),
+            }
+        }
+
+        fn not_found() -> Response {
+            let body = "<html><body><h1>Not Found</h1></body></html>";
+            Response::page("404 Not Found", body)
+        }
+
+        fn index(&self) -> String {
+            let mut page = String::from(
+                "<!DOCTYPE html>\n<html><head><title>Planets</title></head>\n\
+                 <body><h1>Planets</h1>\n<ul>\n",
+            );
+            for p in 0..self.planets {
+                let topic = self.pick(&TOPICS, p as u64);
+                let _ = writeln!(
+                    page,
+                    "<li><a href=\"/planet/{p}\">Planet {topic} #{p}</a>"
+                );
+            }
+            page.push_str("</ul>\n</body></html>\n");
+            page
+        }
+
+        /// A planet page, messy as real ones are: links in the header and
+        /// the sidebar, an `<h3>` without a link, entities, unclosed `<p>`s.
+        fn planet(&self, p: usize) -> Response {
+            match self.fault(p) {
+                Some(Fault::NotFound) => return Self::not_found(),
+                Some(Fault::ServerError) => {
+                    let body = "<html><body>Internal error</body></html>";
+                    return Response::page("500 Internal Server Error", body);
+                }
+                Some(Fault::RedirectLoop) => {
+                    let mut r = Response::page("302 Found", "");
+                    r.location = Some(format!("/planet/{p}"));
+                    return r;
+                }
+                _ => {}
+            }
+            let topic = self.pick(&TOPICS, p as u64);
+            let mut page = format!(
+                "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n\
+                 <meta charset=\"utf-8\">\n\
+                 <meta name=\"generator\" content=\"Planet Venus\">\n\
+                 <title>Planet {topic} #{p}</title>\n\
+                 <link rel=\"stylesheet\" href=\"/planet.css\">\n\
+                 <link rel=\"alternate\" href=\"/planet/{p}/rss\">\n\
+                 </head>\n<body>\n<div id=\"header\">\
+                 <h1><a href=\"/\">Planet {topic}</a></h1>\n\
+                 <p>What people write about {topic} &mdash; hourly.\n\
+                 </div>\n<div id=\"sidebar\"><h3>Subscriptions</h3>\n<ul>\n"
+            );
+            for a in 0..ARTICLES {
+                let author = self.author(p, a);
+                let _ = writeln!(
+                    page,
+                    "<li><a href=\"http://blog.invalid/{author}/\">{author}</a>"
+                );
+            }
+            page.push_str("</ul></div>\n<h3><a name=\"top\"></a>Latest</h3>\n");
+            for a in 0..ARTICLES {
+                let title = escape(&self.title(p, a));
+                let href = self.href(p, a);
+                let heading = if self.fault(p) == Some(Fault::NoArticleLink) {
+                    title.clone()
+                } else {
+                    format!("<a href=\"{href}\">{title}</a>")
+                };
+                let _ = write!(
+                    page,
+                    "<div class=\"entry\">\n<h2 class=\"date\">Day {}</h2>\n\
+                     <h3 class=\"title\">{heading}</h3>\n\
+                     <p class=\"author\">by <a href=\"/\">{}</a>\n\
+                     <div class=\"content\"><p>It starts with <em>one</em> \
+                     socket &amp; ends <a href=\"{href}\">here&hellip;</a>\
+                     </div>\n</div>\n",
+                    p * ARTICLES + a + 1,
+                    self.author(p, a),
+                );
+            }
+            page.push_str("</body>\n</html>\n");
+            Response::page("200 OK", page)
+        }
+
+        fn article(&self, p: usize, a: usize) -> Response {
+            let fault = if a == 0 { self.fault(p) } else { None };
+            let title = escape(&self.title(p, a));
+            let author = self.author(p, a);
+            let mut body = b"<!DOCTYPE html>\n<html><head>\n".to_vec();
+            body.extend_from_slice(b"<meta charset=\"utf-8\">\n<title>");
+            match fault {
+                Some(Fault::NoTitle) => body.truncate(body.len() - 7),
+                Some(Fault::NotUtf8) => body.extend_from_slice(b"\xff\xfe "),
+                _ => {}
+            }
+            if fault != Some(Fault::NoTitle) {
+                let rest = format!("{title} &middot; {author}&#39;s blog");
+                body.extend_from_slice(rest.as_bytes());
+                body.extend_from_slice(b"</title>");
+            }
+            let rest = format!(
+                "\n</head>\n<body><article><h1>{title}</h1>\n\
+                 <p>Threads or tasks? It depends.</article>\n"
+            );
+            body.extend_from_slice(rest.as_bytes());
+            if fault == Some(Fault::TooLarge) {
+                body.extend_from_slice(b"<!-- ");
+                body.resize(TOO_LARGE, b'.');
+                body.extend_from_slice(b" -->\n");
+            }
+            body.extend_from_slice(b"</body></html>\n");
+            let mut response = Response::page("200 OK", body);
+            response.end = match fault {
+                Some(Fault::CutShort) => End::CutShort,
+                Some(Fault::NeverFinishes) => End::Never,
+                _ => End::Whole,
+            };
+            response
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::planet_server::{self, Config, Fault, Server};
+    use super::*;
+
+    fn server(planets: usize, ms: u64, faults: Vec<(usize, Fault)>) -> Server {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let latency = Duration::from_millis(ms);
+        let config = Config {
+            planets,
+            latency,
+            seed: 7,
+            faults,
+        };
+        planet_server::start(listener, config).unwrap()
+    }
+
+    fn urls(server: &Server) -> Vec<Url> {
+        parse_planets(&server.planet_urls()).unwrap()
+    }
+
+    #[test]
+    fn every_row_is_the_expected_one() {
+        let server = server(6, 0, vec![]);
+        let (rows, requests) = scrape(&urls(&server));
+        assert_eq!(rows.len(), 6);
+        for (p, row) in rows.iter().enumerate() {
+            assert_eq!(row.planet, format!("{}/planet/{p}", server.base));
+            let (article, title) = server.expected(p);
+            assert_eq!(row.found, Ok(Found { article, title }));
+        }
+        assert_eq!(requests.len(), 12);
+    }
+
+    #[test]
+    fn faults_are_error_rows_and_the_others_complete() {
+        use Fault::*;
+        // Every fault but `NeverFinishes`: this client has no timeout.
+        let faults = [
+            (NotFound, "HTTP status 404"),
+            (ServerError, "HTTP status 500"),
+            (NoArticleLink, "no <h3><a href> on the planet page"),
+            (RedirectLoop, "HTTP status 302"),
+            (NoTitle, "no <title>"),
+            (CutShort, "response cut short"),
+            (TooLarge, "response too large"),
+            (NotUtf8, "invalid utf-8 sequence"),
+        ];
+        let by_planet = faults.iter().enumerate();
+        let server = server(10, 0, by_planet.map(|(p, f)| (p, f.0)).collect());
+        let (rows, _) = scrape(&urls(&server));
+        for (row, (fault, cause)) in rows.iter().zip(faults) {
+            let error = row.found.as_ref().unwrap_err();
+            assert!(error.contains(cause), "{fault:?}: {error}");
+        }
+        for p in [8, 9] {
+            let (article, title) = server.expected(p);
+            assert_eq!(rows[p].found, Ok(Found { article, title }));
+        }
+    }
+
+    #[test]
+    fn fifty_planets_overlap_on_one_thread() {
+        // 50 planets, 50 ms per response: 2 x 50 x 50 ms = 5 s in a row.
+        let server = server(50, 50, vec![]);
+        let started = Instant::now();
+        let (rows, requests) = scrape(&urls(&server));
+        let ratio = started.elapsed().as_secs_f64() / 5.0;
+        assert!(rows.iter().all(|row| row.found.is_ok()));
+        // Two round trips (0.02 of 5 s) at best; well under 5 s anyway.
+        assert!((0.02..0.25).contains(&ratio), "{ratio}");
+        // Every planet page was asked for before the first one came back.
+        let first_end = requests.iter().map(|r| r.2).min().unwrap();
+        let planets: Vec<_> = requests
+            .iter()
+            .filter(|r| r.0.contains("/planet/"))
+            .collect();
+        assert_eq!(planets.len(), 50);
+        assert!(planets.iter().all(|r| r.1 < first_end));
+    }
+
+    #[test]
+    fn names_refusals_and_other_schemes_are_error_rows() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let closed = format!("http://{}/planet/0", port.local_addr().unwrap());
+        drop(port);
+        let args = [
+            "http://localhost:8080/planet/0".to_string(),
+            "https://127.0.0.1/planet/0".to_string(),
+            closed,
+        ];
+        let (rows, _) = scrape(&parse_planets(&args).unwrap());
+        let error = |i: usize| rows[i].found.as_ref().unwrap_err().clone();
+        assert!(
+            error(0).contains("`localhost` is a host name"),
+            "{}",
+            error(0)
+        );
+        assert!(error(1).contains("only http"), "{}", error(1));
+        assert!(error(2).contains("refused"), "{}", error(2));
+    }
+
+    #[test]
+    fn addresses_as_get_page_wants_them() {
+        let url = |s: &str| address_of(&Url::parse(s).unwrap());
+        let q = "http://127.0.0.1:8080/a/b?x=1&y=2";
+        assert_eq!(url(q).unwrap(), q);
+        let port80 = url("http://127.0.0.1/").unwrap();
+        assert_eq!(port80, "http://127.0.0.1:80/");
+        assert_eq!(url("http://[::1]:9/p").unwrap(), "http://[::1]:9/p");
+        assert!(run(vec!["nonsense".to_string()]).is_err());
+    }
+}
