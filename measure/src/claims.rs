@@ -36,7 +36,7 @@ fn medians(r: &Results, a: (&str, u64), b: (&str, u64)) -> Option<(f64, f64)> {
 pub fn all() -> Vec<Claim> {
     use crate::memory::{PARKED_TASKS, PARKED_THREADS};
     use crate::micro::{PINGPONG_CROSSBEAM, PINGPONG_CT, TASKS_MT, THREADS};
-    use crate::scraper::{SEQUENTIAL, TOKIO};
+    use crate::scraper::{REACTOR, SEQUENTIAL, TOKIO};
     // WAYS: racy, Mutex, atomic, per-thread, owner, tasks.
     use crate::contention::WAYS;
     vec![
@@ -103,6 +103,20 @@ pub fn all() -> Vec<Claim> {
                    the time of two round trips",
             bound: Bound::Below(2.0),
             ratio: |r| Some((r.point(TOKIO, 1000)?.median(), 2.0 * lat())),
+        },
+        Claim {
+            bench: "scraper",
+            text: "With 200 planets, the scraper on our own reactor, all on \
+                   one thread, took {ratio} times the time of two round trips",
+            bound: Bound::Below(1.6),
+            ratio: |r| Some((r.point(REACTOR, 200)?.median(), 2.0 * lat())),
+        },
+        Claim {
+            bench: "scraper",
+            text: "With 1000 planets, the scraper on our one-thread reactor \
+                   took {ratio} times as long as the tokio scraper",
+            bound: Bound::AtLeast(1.2),
+            ratio: |r| medians(r, (REACTOR, 1000), (TOKIO, 1000)),
         },
         Claim {
             bench: "scraper",

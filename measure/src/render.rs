@@ -420,11 +420,12 @@ fn scraper_table(r: &Results) -> String {
 fn timeline(r: &Results) -> String {
     let mut svg = String::new();
     {
-        let root =
-            SVGBackend::with_string(&mut svg, (760, 520)).into_drawing_area();
-        root.fill(&WHITE).unwrap();
-        let (plot, foot) = root.split_vertically(490);
         let series = r.series();
+        let height = 240 * series.len() as u32 + 30;
+        let root = SVGBackend::with_string(&mut svg, (760, height))
+            .into_drawing_area();
+        root.fill(&WHITE).unwrap();
+        let (plot, foot) = root.split_vertically(height - 30);
         let end =
             r.points.iter().map(|p| p.samples[1]).fold(0.0, f64::max) / 1e6;
         let panels = plot.split_evenly((series.len(), 1));

@@ -4,6 +4,9 @@
 //! and a timeline of every request of one run. The code measured is the
 //! listings' own: each `main.rs` is compiled here as a module.
 
+#[path = "../../listings/ch04-scraper/04-reactor/src/main.rs"]
+#[allow(dead_code)]
+mod reactor;
 #[path = "../../listings/ch04-scraper/02-sequential/src/main.rs"]
 #[allow(dead_code)]
 mod sequential;
@@ -24,6 +27,7 @@ use std::time::{Duration, Instant};
 pub const LATENCY: Duration = Duration::from_millis(50);
 pub const SEQUENTIAL: &str = "sequential";
 pub const THREADS: &str = "a thread per planet";
+pub const REACTOR: &str = "our reactor, one thread";
 pub const TOKIO: &str = "tokio tasks";
 pub const TOKIO_CPU: &str = "tokio tasks: CPU time used by the process";
 
@@ -109,6 +113,13 @@ fn run(series: &str, n: usize) -> Run {
             check(rows.iter().filter(|r| r.found.is_ok()).count(), n, series);
             (wall, log.requests())
         }
+        REACTOR => {
+            let start = Instant::now();
+            let (rows, requests) = reactor::scrape(&urls);
+            let wall = start.elapsed();
+            check(rows.iter().filter(|r| r.found.is_ok()).count(), n, series);
+            (wall, requests)
+        }
         TOKIO => {
             let rt = tokio::runtime::Runtime::new().unwrap();
             rt.block_on(async {
@@ -141,7 +152,7 @@ fn run(series: &str, n: usize) -> Run {
 pub fn measure(mode: Mode) -> Results {
     let ns: &[usize] = &[10, 50, 200, 1000];
     let mut points = Vec::new();
-    for series in [SEQUENTIAL, THREADS, TOKIO] {
+    for series in [SEQUENTIAL, THREADS, REACTOR, TOKIO] {
         for &n in ns {
             // 2000 downloads in a row take 100 s: only the full mode waits
             // for them, and only once.
@@ -203,7 +214,7 @@ pub fn measure(mode: Mode) -> Results {
 /// its start and end, in nanoseconds from the run's start.
 pub fn timeline(mode: Mode) -> Results {
     let mut points = Vec::new();
-    for series in [SEQUENTIAL, TOKIO] {
+    for series in [SEQUENTIAL, REACTOR, TOKIO] {
         let (_, mut requests) = run(series, 10);
         requests.sort_by_key(|r| r.1);
         for (i, (_url, start, end)) in requests.into_iter().enumerate() {
