@@ -8,7 +8,6 @@ use crate::render::{Bound, Claim};
 use crate::results::Results;
 
 const ECHO_THREADS: &str = crate::echo::SERVERS[0].1;
-const ECHO_EVENT_LOOP: &str = crate::echo::SERVERS[1].1;
 const ECHO_REACTOR: &str = crate::echo::SERVERS[2].1;
 const ECHO_TOKIO_CT: &str = crate::echo::SERVERS[3].1;
 
@@ -55,22 +54,6 @@ pub fn all() -> Vec<Claim> {
             bound: Bound::Below(1.11),
             ratio: |r| {
                 echo_metric(r, ECHO_REACTOR, ECHO_TOKIO_CT, "server CPU", 100)
-            },
-        },
-        Claim {
-            bench: "echo",
-            text: "At 100 connections, the bare mio event loop of Listing \
-                   3-2 spent {ratio} times the server CPU per message of \
-                   tokio's current-thread runtime",
-            bound: Bound::Below(1.11),
-            ratio: |r| {
-                echo_metric(
-                    r,
-                    ECHO_EVENT_LOOP,
-                    ECHO_TOKIO_CT,
-                    "server CPU",
-                    100,
-                )
             },
         },
         Claim {

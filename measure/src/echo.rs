@@ -86,26 +86,14 @@ fn start(kind: &str, pinned: bool) -> (Child, SocketAddr) {
     (child, SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
-/// CPU time (user and system) of process `pid`, from /proc.
-fn process_cpu(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .unwrap_or_default();
-    let after = stat.rfind(')').map_or("", |i| &stat[i + 1..]);
-    let f: Vec<u64> = after
-        .split_whitespace()
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    let ticks =
-        f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0);
-    Duration::from_millis(ticks * 10)
-}
-
 pub fn measure(mode: Mode) -> Results {
     let (runs, limit) = match mode {
         Mode::Quick => (3, Duration::from_millis(800)),
         Mode::Full => (5, Duration::from_secs(3)),
     };
-    let pinned = has_taskset() && crate::results::Machine::this().cores >= 2;
+    // Counted before pinning: once pinned, this process sees one core.
+    let cores = Machine::this().cores;
+    let pinned = has_taskset() && cores >= 2;
     if pinned {
         let pid = std::process::id().to_string();
         let _ = Command::new("taskset")
@@ -128,10 +116,11 @@ pub fn measure(mode: Mode) -> Results {
             };
             let mut extra = Extra::default();
             for _ in 0..runs {
-                let before = process_cpu(child.id());
+                let before = crate::sys::process_cpu(&child.id().to_string());
                 let r = load::run_load(addr, c, 10_000_000, limit)
                     .expect("the load generator failed");
-                let server = process_cpu(child.id()) - before;
+                let server =
+                    crate::sys::process_cpu(&child.id().to_string()) - before;
                 let msgs = r.messages.max(1) as f64;
                 point.samples.push(r.messages_per_sec);
                 extra.p50.push(r.p50.as_nanos() as f64);
@@ -153,7 +142,6 @@ pub fn measure(mode: Mode) -> Results {
     }
     if pinned {
         // Every core again, for the benchmarks that run after this one.
-        let cores = Machine::this().cores;
         let pid = std::process::id().to_string();
         let all = format!("0-{}", cores - 1);
         let _ = Command::new("taskset")

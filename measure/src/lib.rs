@@ -11,6 +11,7 @@ pub mod micro;
 pub mod render;
 pub mod results;
 pub mod scraper;
+pub mod sys;
 
 use std::path::PathBuf;
 

@@ -30,22 +30,6 @@ pub const THREADS: &str = "a thread per planet";
 pub const REACTOR: &str = "our reactor, one thread";
 pub const TOKIO: &str = "tokio tasks";
 pub const TOKIO_CPU: &str = "tokio tasks: CPU time used by the process";
-
-/// CPU time (user and system) of this whole process: scraper, its
-/// runtime's threads and the planet server.
-fn process_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rfind(')').map_or("", |i| &stat[i + 1..]);
-    let f: Vec<u64> = after
-        .split_whitespace()
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    // utime and stime, in ticks of 1/100 s, are fields 14 and 15 of the
-    // line; after the command name and the state letter they are 11, 12.
-    let ticks =
-        f.get(10).copied().unwrap_or(0) + f.get(11).copied().unwrap_or(0);
-    Duration::from_millis(ticks * 10)
-}
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A listener on 127.0.0.1 whose queue of connections waiting to be
@@ -166,9 +150,10 @@ pub fn measure(mode: Mode) -> Results {
             let mut samples = Vec::new();
             let mut cpu = Vec::new();
             for _ in 0..runs {
-                let before = process_cpu();
+                let before = crate::sys::process_cpu("self");
                 samples.push(run(series, n).0.as_nanos() as f64);
-                cpu.push((process_cpu() - before).as_nanos() as f64);
+                cpu.push((crate::sys::process_cpu("self") - before).as_nanos()
+                    as f64);
             }
             eprintln!("scraper: {series}, n = {n}: {samples:?}, cpu {cpu:?}");
             points.push(Point {
