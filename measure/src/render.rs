@@ -160,13 +160,15 @@ fn latency_table(r: &Results) -> String {
     t
 }
 
-const COLORS: [RGBColor; 6] = [
+const COLORS: [RGBColor; 8] = [
     RGBColor(31, 119, 180),
     RGBColor(214, 39, 40),
     RGBColor(44, 160, 44),
     RGBColor(148, 103, 189),
     RGBColor(255, 127, 14),
     RGBColor(23, 190, 207),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
 ];
 
 /// A line per series with min–max bars, in SVG. `value` maps a point to
@@ -665,7 +667,11 @@ pub fn render_all(root: &Path) -> Result<Files, Vec<String>> {
             }
             "scraper" => {
                 files.insert(out("scraper.md"), scraper_table(&r));
-                let mut lines = series_lines(&r, false);
+                // Wall times only: the CPU time stays in the table.
+                let mut lines: Vec<Line> = series_lines(&r, false)
+                    .into_iter()
+                    .filter(|(s, _)| s != crate::scraper::TOKIO_CPU)
+                    .collect();
                 let lat = crate::scraper::LATENCY.as_nanos() as f64;
                 let xs = r.xs();
                 let flat = xs
