@@ -199,19 +199,31 @@ pub const PINGPONG_STD: &str = "two threads, std mpsc channels";
 pub const PINGPONG_CT: &str = "two tasks, current-thread runtime";
 pub const PINGPONG_MT: &str = "two tasks, multi-thread runtime";
 
-/// `iters` round trips between this thread and an echo thread.
-fn pingpong_crossbeam(iters: u64) -> Duration {
-    let (to_echo, echo_rx) = crossbeam::channel::bounded::<u64>(1);
-    let (to_main, main_rx) = crossbeam::channel::bounded::<u64>(1);
+/// `iters` round trips between this thread and an echo thread, over a
+/// pair of channels made by `channel`.
+fn pingpong_threads<S, R>(
+    iters: u64,
+    channel: fn() -> (S, R),
+    send: fn(&S, u64) -> bool,
+    recv: fn(&R) -> Option<u64>,
+) -> Duration
+where
+    S: Send + 'static,
+    R: Send + 'static,
+{
+    let (to_echo, echo_rx) = channel();
+    let (to_main, main_rx) = channel();
     let echo = thread::spawn(move || {
-        for v in echo_rx {
-            to_main.send(v).unwrap();
+        while let Some(v) = recv(&echo_rx) {
+            if !send(&to_main, v) {
+                break;
+            }
         }
     });
     let start = Instant::now();
     for i in 0..iters {
-        to_echo.send(i).unwrap();
-        black_box(main_rx.recv().unwrap());
+        assert!(send(&to_echo, i));
+        black_box(recv(&main_rx).unwrap());
     }
     let elapsed = start.elapsed();
     drop(to_echo);
@@ -219,23 +231,24 @@ fn pingpong_crossbeam(iters: u64) -> Duration {
     elapsed
 }
 
+fn pingpong_crossbeam(iters: u64) -> Duration {
+    use crossbeam::channel::{Receiver, Sender, bounded};
+    pingpong_threads(
+        iters,
+        || bounded::<u64>(1),
+        |s: &Sender<u64>, v| s.send(v).is_ok(),
+        |r: &Receiver<u64>| r.recv().ok(),
+    )
+}
+
 fn pingpong_std(iters: u64) -> Duration {
-    let (to_echo, echo_rx) = std::sync::mpsc::sync_channel::<u64>(1);
-    let (to_main, main_rx) = std::sync::mpsc::sync_channel::<u64>(1);
-    let echo = thread::spawn(move || {
-        for v in echo_rx {
-            to_main.send(v).unwrap();
-        }
-    });
-    let start = Instant::now();
-    for i in 0..iters {
-        to_echo.send(i).unwrap();
-        black_box(main_rx.recv().unwrap());
-    }
-    let elapsed = start.elapsed();
-    drop(to_echo);
-    echo.join().unwrap();
-    elapsed
+    use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+    pingpong_threads(
+        iters,
+        || sync_channel::<u64>(1),
+        |s: &SyncSender<u64>, v| s.send(v).is_ok(),
+        |r: &Receiver<u64>| r.recv().ok(),
+    )
 }
 
 fn pingpong_tasks(rt: &tokio::runtime::Runtime, iters: u64) -> Duration {

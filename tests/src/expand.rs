@@ -403,28 +403,27 @@ fn render(
     match link {
         Link::Escaped => Ok(text[1..].to_owned()),
         Link::Title => Ok(String::new()),
-        Link::Include(p, range) => {
+        Link::Include(p, range) | Link::RustdocInclude(p, range) => {
+            let rustdoc = matches!(link, Link::RustdocInclude(..));
             let s = read(p)?;
             // mdBook renders a bad anchor as nothing: we do the same, and
             // report it.
             if let Err(e) = check_range(p, &s, range) {
                 out.errors.push(e);
             }
-            record(p, Some(range), "include");
-            Ok(match range {
-                Range::Anchor(a) => take_anchored_lines(&s, a),
-                r => take_lines(&s, r),
-            })
-        }
-        Link::RustdocInclude(p, range) => {
-            let s = read(p)?;
-            if let Err(e) = check_range(p, &s, range) {
-                out.errors.push(e);
-            }
-            record(p, Some(range), "rustdoc_include");
-            Ok(match range {
-                Range::Anchor(a) => take_rustdoc_include_anchored_lines(&s, a),
-                r => take_rustdoc_include_lines(&s, r),
+            let kind = if rustdoc {
+                "rustdoc_include"
+            } else {
+                "include"
+            };
+            record(p, Some(range), kind);
+            Ok(match (range, rustdoc) {
+                (Range::Anchor(a), false) => take_anchored_lines(&s, a),
+                (r, false) => take_lines(&s, r),
+                (Range::Anchor(a), true) => {
+                    take_rustdoc_include_anchored_lines(&s, a)
+                }
+                (r, true) => take_rustdoc_include_lines(&s, r),
             })
         }
         Link::Playground(p, attrs) => {
