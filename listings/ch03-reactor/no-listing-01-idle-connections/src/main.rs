@@ -80,7 +80,16 @@ fn connect(
         for _ in 0..100.min(n - clients.len()) {
             match TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
                 Ok(client) => clients.push(client),
-                Err(e) => return (clients, Some(e)),
+                Err(e) => {
+                    // At the limit, the server's `accept` may fail first
+                    // and end the server, and our connect is then refused:
+                    // the server's reason is the one to report.
+                    let e = match server.recv_timeout(Duration::from_secs(1)) {
+                        Ok(Err(server_error)) => server_error,
+                        _ => e,
+                    };
+                    return (clients, Some(e));
+                }
             }
         }
         // Every connection so far has been accepted, and has its thread.
