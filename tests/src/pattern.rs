@@ -8,6 +8,10 @@
 //! - `{dec:LO..=HI}`: a decimal number (optional fraction) in that range.
 //!
 //! Everything else must match literally, line by line.
+//!
+//! A line that is exactly `{or}` separates alternatives: the output must
+//! match one of them whole. A program whose output depends on the machine
+//! (how many file descriptors it may open, say) states each outcome.
 
 use regex::Regex;
 use std::sync::LazyLock;
@@ -23,9 +27,24 @@ struct Slot {
 }
 
 /// Checks `text` against `pattern`; the error says which line and which
-/// field broke the pattern.
+/// field broke the pattern (of each alternative, if there are several).
 pub fn check(pattern: &str, text: &str) -> Result<(), String> {
     let p: Vec<&str> = pattern.lines().collect();
+    let alternatives: Vec<&[&str]> = p.split(|l| *l == "{or}").collect();
+    if alternatives.len() == 1 {
+        return check_one(&p, text);
+    }
+    let mut why = Vec::new();
+    for (n, alternative) in alternatives.iter().enumerate() {
+        match check_one(alternative, text) {
+            Ok(()) => return Ok(()),
+            Err(e) => why.push(format!("alternative {}: {e}", n + 1)),
+        }
+    }
+    Err(why.join("\n"))
+}
+
+fn check_one(p: &[&str], text: &str) -> Result<(), String> {
     let t: Vec<&str> = text.lines().collect();
     if p.len() != t.len() {
         return Err(format!(
@@ -100,6 +119,17 @@ mod tests {
         assert!(check(p, "lost 100001 of 100000\ntook 1 s").is_err());
         assert!(check(p, "lost 2.5 of 100000\ntook 1 s").is_err());
         assert!(check(p, "lost 1 of 100000").is_err());
+    }
+
+    #[test]
+    fn one_alternative_must_match_whole() {
+        let p = "a {int:1..=2}\nb\n{or}\na {int:5..=6}\nstopped";
+        assert!(check(p, "a 1\nb").is_ok());
+        assert!(check(p, "a 5\nstopped").is_ok());
+        assert!(check(p, "a 5\nb").is_err());
+        assert!(check(p, "a 1\nstopped").is_err());
+        let e = check(p, "a 3\nb").unwrap_err();
+        assert!(e.contains("alternative 1") && e.contains("alternative 2"));
     }
 
     #[test]
