@@ -44,6 +44,7 @@ struct Outbox {
     bytes: Vec<u8>,
     closing: bool,  // The protocol asked to close, after a flush.
     overflow: bool, // The peer reads too slowly: close it now.
+    queued: bool,   // Its token is on the reactor's dirty list.
 }
 
 impl Transport {
@@ -57,13 +58,22 @@ impl Transport {
         } else {
             outbox.bytes.extend_from_slice(data);
         }
-        self.dirty.borrow_mut().push(self.token);
+        self.mark_dirty(&mut outbox);
     }
 
     /// Closes the connection once everything written is sent.
     pub fn lose_connection(&self) {
-        self.outbox.borrow_mut().closing = true;
-        self.dirty.borrow_mut().push(self.token);
+        let mut outbox = self.outbox.borrow_mut();
+        outbox.closing = true;
+        self.mark_dirty(&mut outbox);
+    }
+
+    /// Puts the connection on the reactor's list, once.
+    fn mark_dirty(&self, outbox: &mut Outbox) {
+        if !outbox.queued {
+            outbox.queued = true;
+            self.dirty.borrow_mut().push(self.token);
+        }
     }
 }
 
@@ -192,12 +202,7 @@ impl Reactor {
                     self.drive(event.token());
                 }
             }
-            // Protocols may have written to other connections (a chat
-            // server does): send those bytes now.
-            let dirty = self.dirty.take();
-            for token in dirty {
-                self.drive(token);
-            }
+            self.drive_dirty();
         }
     }
 
@@ -208,6 +213,36 @@ impl Reactor {
         };
         if !matches!(conn.drive(), Ok(true)) {
             self.close(token);
+        }
+    }
+}
+
+impl Reactor {
+    /// Sends what protocols wrote outside their own turn: a chat message
+    /// goes to every other connection. Sending may close a connection,
+    /// whose `connection_lost` may write again, so we go on until the
+    /// list stays empty; bytes left on it would wait for the next event.
+    fn drive_dirty(&mut self) {
+        loop {
+            let dirty = self.dirty.take();
+            if dirty.is_empty() {
+                return;
+            }
+            for token in dirty {
+                let Some(conn) = self.connections.get(&token) else {
+                    continue; // Closed already.
+                };
+                let mut outbox = conn.transport.outbox.borrow_mut();
+                outbox.queued = false;
+                // Nothing to send or close: it was read dry already.
+                let owed = !outbox.bytes.is_empty()
+                    || outbox.closing
+                    || outbox.overflow;
+                drop(outbox);
+                if owed {
+                    self.drive(token);
+                }
+            }
         }
     }
 }
@@ -454,6 +489,67 @@ mod tests {
         assert!(served(addr));
         drop((a, ra, _b, rb));
         assert!(fds_back_to(before));
+    }
+
+    /// The chat, with two things more: a member may close another's
+    /// connection with `kick N`, and everyone hears when one leaves.
+    struct Moderated(Chat);
+
+    impl Protocol for Moderated {
+        fn connection_made(&mut self, transport: &Transport) {
+            self.0.connection_made(transport);
+        }
+
+        fn data_received(&mut self, transport: &Transport, data: &[u8]) {
+            let kicked = std::str::from_utf8(data)
+                .ok()
+                .and_then(|line| line.trim().strip_prefix("kick "))
+                .and_then(|id| id.parse::<usize>().ok());
+            let room = self.0.room.clone();
+            match kicked.and_then(|id| room.borrow().get(&id).cloned()) {
+                Some(other) => other.lose_connection(),
+                None => self.0.data_received(transport, data),
+            }
+        }
+
+        fn connection_lost(&mut self) {
+            self.0.connection_lost();
+            let news = format!("user {} left\n", self.0.id);
+            for other in self.0.room.borrow().values() {
+                other.write(news.as_bytes());
+            }
+        }
+    }
+
+    /// A member kicked by another is closed while the reactor sends
+    /// what protocols wrote; the news, written from `connection_lost`
+    /// then, must still go out at once, with no other event to come
+    /// (this reactor has no timers: it sleeps in `poll` until a socket
+    /// is ready).
+    #[test]
+    fn news_written_while_closing_is_sent_at_once() {
+        let _s = serial();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        thread::spawn(move || {
+            let room = Room::default();
+            let mut members = 0;
+            let mut reactor = Reactor::new()?;
+            reactor.listen_tcp(listener, move || {
+                members += 1;
+                let (id, room, line) = (members, room.clone(), Vec::new());
+                Box::new(Moderated(Chat { id, room, line })) as Box<_>
+            })?;
+            reactor.run()
+        });
+        let (_a, mut ra) = join(addr);
+        let (mut b, mut rb) = join(addr);
+        b.write_all(b"kick 1\n").unwrap();
+        assert_eq!(read_line(&mut ra), ""); // Closed.
+        rb.get_ref()
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        assert_eq!(read_line(&mut rb), "user 1 left\n");
     }
 
     #[test]

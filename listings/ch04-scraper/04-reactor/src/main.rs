@@ -56,6 +56,7 @@ struct Outbox {
     bytes: Vec<u8>,
     closing: bool,  // The protocol asked to close, after a flush.
     overflow: bool, // The peer reads too slowly: close it now.
+    queued: bool,   // Its token is on the reactor's dirty list.
 }
 
 impl Transport {
@@ -69,13 +70,22 @@ impl Transport {
         } else {
             outbox.bytes.extend_from_slice(data);
         }
-        self.dirty.borrow_mut().push(self.token);
+        self.mark_dirty(&mut outbox);
     }
 
     /// Closes the connection once everything written is sent.
     pub fn lose_connection(&self) {
-        self.outbox.borrow_mut().closing = true;
-        self.dirty.borrow_mut().push(self.token);
+        let mut outbox = self.outbox.borrow_mut();
+        outbox.closing = true;
+        self.mark_dirty(&mut outbox);
+    }
+
+    /// Puts the connection on the reactor's list, once.
+    fn mark_dirty(&self, outbox: &mut Outbox) {
+        if !outbox.queued {
+            outbox.queued = true;
+            self.dirty.borrow_mut().push(self.token);
+        }
     }
 }
 
@@ -306,10 +316,7 @@ impl Reactor {
             }
         }
         self.timers.run_due();
-        let dirty = self.dirty.take();
-        for token in dirty {
-            self.drive(token);
-        }
+        self.drive_dirty();
         Ok(())
     }
 }
@@ -340,6 +347,36 @@ impl Reactor {
         }
         if !matches!(conn.drive(), Ok(true)) {
             self.close(token);
+        }
+    }
+}
+
+impl Reactor {
+    /// Sends what protocols wrote outside their own turn: a chat message
+    /// goes to every other connection. Sending may close a connection,
+    /// whose `connection_lost` may write again, so we go on until the
+    /// list stays empty; bytes left on it would wait for the next event.
+    fn drive_dirty(&mut self) {
+        loop {
+            let dirty = self.dirty.take();
+            if dirty.is_empty() {
+                return;
+            }
+            for token in dirty {
+                let Some(conn) = self.connections.get(&token) else {
+                    continue; // Closed already.
+                };
+                let mut outbox = conn.transport.outbox.borrow_mut();
+                outbox.queued = false;
+                // Nothing to send or close: it was read dry already.
+                let owed = !outbox.bytes.is_empty()
+                    || outbox.closing
+                    || outbox.overflow;
+                drop(outbox);
+                if owed {
+                    self.drive(token);
+                }
+            }
         }
     }
 }
