@@ -340,7 +340,10 @@ pub fn run(listener: std::net::TcpListener) -> io::Result<()> {
 fn main() -> io::Result<()> {
     let addr = env::args().nth(1).unwrap_or("127.0.0.1:7000".into());
     let listener = std::net::TcpListener::bind(&addr)?;
-    println!("echo server on {}", listener.local_addr()?);
+    // A connection is a file descriptor: we take all the kernel allows.
+    let files = rlimit::increase_nofile_limit(u64::MAX)?;
+    let at = listener.local_addr()?;
+    println!("echo server on {at}, up to {files} open files");
     run(listener)
 }
 

@@ -1,6 +1,6 @@
 extern crate mio; // `mdbook test` links crates by name
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::future::{Future, poll_fn};
@@ -8,10 +8,12 @@ use std::io::{self, ErrorKind, Read, Write};
 use std::mem;
 use std::net::SocketAddr;
 use std::panic::{self, AssertUnwindSafe};
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
@@ -244,19 +246,31 @@ pub struct Reactor {
     connections: HashMap<Token, Connection>,
     next_token: usize,
     dirty: Rc<RefCell<Vec<Token>>>,
-    timers: Timers, // New: callbacks to run later.
+    timers: Timers,         // New: callbacks to run later.
+    waker: Arc<mio::Waker>, // New: interrupts `poll` from any thread.
 }
+
+/// The waker's token. Connections and listeners start at 1.
+const WAKE: Token = Token(0);
 
 impl Reactor {
     pub fn new() -> io::Result<Reactor> {
+        let poll = mio::Poll::new()?;
+        let waker = Arc::new(mio::Waker::new(poll.registry(), WAKE)?);
         Ok(Reactor {
-            poll: mio::Poll::new()?,
+            poll,
             listeners: HashMap::new(),
             connections: HashMap::new(),
             next_token: 0,
             dirty: Rc::default(),
             timers: Timers::default(),
+            waker,
         })
+    }
+
+    /// A handle that makes the reactor's `poll` return, from any thread.
+    pub fn waker(&self) -> Arc<mio::Waker> {
+        self.waker.clone()
     }
 
     fn token(&mut self) -> Token {
@@ -300,13 +314,30 @@ impl Reactor {
     /// call the protocols and the timers concerned.
     pub fn turn(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(256);
-        let timeout = self.timers.timeout();
-        match self.poll.poll(&mut events, timeout) {
-            Err(e) if e.kind() == ErrorKind::Interrupted => return Ok(()),
-            result => result?,
+        self.wait(&mut events, true)?;
+        self.dispatch(&events)
+    }
+
+    /// New: the first half of a turn. Waits for events until the next
+    /// deadline; not at all unless `sleep`.
+    pub fn wait(&mut self, events: &mut Events, sleep: bool) -> io::Result<()> {
+        let timeout = match sleep {
+            true => self.timers.timeout(),
+            false => Some(Duration::ZERO),
+        };
+        match self.poll.poll(events, timeout) {
+            Err(e) if e.kind() == ErrorKind::Interrupted => Ok(()),
+            result => result,
         }
-        for event in &events {
-            if self.listeners.contains_key(&event.token()) {
+    }
+
+    /// New: the second half. Calls the protocols and the timers that
+    /// `events` and the clock concern.
+    pub fn dispatch(&mut self, events: &Events) -> io::Result<()> {
+        for event in events {
+            if event.token() == WAKE {
+                continue; // It only had to end the `poll`.
+            } else if self.listeners.contains_key(&event.token()) {
                 self.accept(event.token())?;
             } else {
                 self.drive(event.token());
@@ -663,56 +694,89 @@ fn truncated() -> io::Error {
 // ANCHOR: executor
 /// Tasks: futures that run until they complete, polled when woken.
 struct Executor {
-    tasks: HashMap<usize, Pin<Box<dyn Future<Output = ()>>>>,
-    next_id: usize,
-    woken: Arc<Woken>,
+    tasks: RefCell<HashMap<usize, Task>>,
+    next_id: Cell<usize>,
+    queue: Arc<Queue>,
 }
 
-/// The ids of the tasks to poll again. A `Waker` must be `Send` and
-/// `Sync`, so this list has a lock, although one thread uses it.
-#[derive(Default)]
-struct Woken(Mutex<Vec<usize>>);
+struct Task {
+    future: Pin<Box<dyn Future<Output = ()>>>,
+    waker: Arc<TaskWaker>,
+}
 
-/// What a task's `Waker` does: put the task's id on the list.
+/// The tasks to poll again. A `Waker` may be called from any thread, so
+/// the queue has a lock; and a wake from another thread must interrupt
+/// the reactor's `poll`, or the task would wait for an unrelated event.
+struct Queue {
+    state: Mutex<QueueState>,
+    reactor: Arc<mio::Waker>, // Makes `poll` return, from any thread.
+}
+
+#[derive(Default)]
+struct QueueState {
+    woken: Vec<usize>,
+    sleeping: bool, // Our thread is in `poll`, or about to be.
+}
+
+/// What a task's `Waker` does: queue the task, once.
 struct TaskWaker {
     id: usize,
-    woken: Arc<Woken>,
+    queued: AtomicBool, // On the queue already: tokio's NOTIFIED bit.
+    queue: Arc<Queue>,
 }
 
 impl Wake for TaskWaker {
     fn wake(self: Arc<Self>) {
-        self.woken.0.lock().unwrap().push(self.id);
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.queued.swap(true, Ordering::AcqRel) {
+            return; // It will be polled once, however often it is woken.
+        }
+        let mut state = self.queue.state.lock().unwrap();
+        state.woken.push(self.id);
+        if mem::take(&mut state.sleeping) {
+            let _ = self.queue.reactor.wake();
+        }
     }
 }
-
 // ANCHOR_END: executor
 
 // ANCHOR: run-woken
 impl Executor {
-    fn spawn(&mut self, task: impl Future<Output = ()> + 'static) {
-        self.next_id += 1;
-        self.tasks.insert(self.next_id, Box::pin(task));
-        self.woken.0.lock().unwrap().push(self.next_id); // Poll it once.
+    fn spawn(&self, future: impl Future<Output = ()> + 'static) {
+        let id = self.next_id.get() + 1;
+        self.next_id.set(id);
+        let queue = self.queue.clone();
+        let queued = AtomicBool::new(false);
+        let waker = Arc::new(TaskWaker { id, queued, queue });
+        waker.wake_by_ref(); // Poll it once.
+        let task = Task {
+            future: Box::pin(future),
+            waker,
+        };
+        self.tasks.borrow_mut().insert(id, task);
     }
 
     /// Polls the woken tasks, until none is left to poll.
-    fn run_woken(&mut self) {
+    fn run_woken(&self) {
         loop {
-            let woken = mem::take(&mut *self.woken.0.lock().unwrap());
+            let woken = mem::take(&mut self.queue.state.lock().unwrap().woken);
             if woken.is_empty() {
                 return;
             }
             for id in woken {
-                let Some(task) = self.tasks.get_mut(&id) else {
+                // Out of the map while it runs, so that it may spawn.
+                let Some(mut task) = self.tasks.borrow_mut().remove(&id) else {
                     continue; // Finished already.
                 };
-                let waker = Waker::from(Arc::new(TaskWaker {
-                    id,
-                    woken: self.woken.clone(),
-                }));
+                // From here on, a wake queues it again.
+                task.waker.queued.store(false, Ordering::Release);
+                let waker = Waker::from(task.waker.clone());
                 let mut cx = Context::from_waker(&waker);
-                if task.as_mut().poll(&mut cx).is_ready() {
-                    self.tasks.remove(&id);
+                if task.future.as_mut().poll(&mut cx).is_pending() {
+                    self.tasks.borrow_mut().insert(id, task);
                 }
             }
         }
@@ -720,10 +784,31 @@ impl Executor {
 }
 // ANCHOR_END: run-woken
 
+// ANCHOR: sleep
+impl Executor {
+    /// Whether our thread may sleep in `poll`: only if no task is woken.
+    /// Checked and noted under the queue's lock, so that a wake from
+    /// another thread comes either before (and we do not sleep) or after
+    /// (and it sees `sleeping`, and interrupts the `poll`).
+    fn may_sleep(&self) -> bool {
+        let mut state = self.queue.state.lock().unwrap();
+        state.sleeping = state.woken.is_empty();
+        state.sleeping
+    }
+
+    fn awake(&self) {
+        self.queue.state.lock().unwrap().sleeping = false;
+    }
+}
+// ANCHOR_END: sleep
+
 // ANCHOR: block-on
 thread_local! {
     /// The reactor of this thread's `block_on`, for `get_page` to reach.
     static REACTOR: RefCell<Option<Reactor>> = const { RefCell::new(None) };
+    /// Its executor, for `spawn` to reach.
+    static EXECUTOR: RefCell<Option<Rc<Executor>>> =
+        const { RefCell::new(None) };
 }
 
 /// Runs `future` to completion on this thread. The executor polls the
@@ -732,62 +817,149 @@ thread_local! {
 pub fn block_on<T: 'static>(
     future: impl Future<Output = T> + 'static,
 ) -> io::Result<T> {
-    REACTOR.with(|r| Reactor::new().map(|new| *r.borrow_mut() = Some(new)))?;
-    let mut executor = Executor {
-        tasks: HashMap::new(),
-        next_id: 0,
-        woken: Arc::default(),
-    };
-    let output = Rc::new(RefCell::new(None));
-    let slot = output.clone();
-    executor.spawn(async move { *slot.borrow_mut() = Some(future.await) });
-    loop {
+    let reactor = Reactor::new()?;
+    let executor = Rc::new(Executor {
+        tasks: RefCell::default(),
+        next_id: Cell::new(0),
+        queue: Arc::new(Queue {
+            state: Mutex::default(),
+            reactor: reactor.waker(),
+        }),
+    });
+    REACTOR.with(|r| *r.borrow_mut() = Some(reactor));
+    EXECUTOR.with(|e| *e.borrow_mut() = Some(executor.clone()));
+    let main = spawn(future);
+    let mut main = pin!(main);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut events = Events::with_capacity(256);
+    let result = loop {
         executor.run_woken();
-        if let Some(output) = output.take() {
-            return Ok(output);
+        if let Poll::Ready(output) = main.as_mut().poll(&mut cx) {
+            break Ok(output);
         }
-        REACTOR.with(|r| r.borrow_mut().as_mut().unwrap().turn())?;
-    }
+        let may_sleep = executor.may_sleep();
+        let turned = REACTOR.with(|r| {
+            let mut reactor = r.borrow_mut();
+            let reactor = reactor.as_mut().unwrap();
+            reactor.wait(&mut events, may_sleep)?;
+            executor.awake(); // Wakes from here on need no mio `Waker`.
+            reactor.dispatch(&events)
+        });
+        if let Err(e) = turned {
+            break Err(e);
+        }
+    };
+    // Tasks still running are dropped, and their connections closed.
+    EXECUTOR.take();
+    REACTOR.take();
+    result
 }
 // ANCHOR_END: block-on
 
-// ANCHOR: get-page
-/// Where the callback leaves the page, and the future finds it.
-#[derive(Default)]
-struct Slot {
-    page: Option<io::Result<Page>>,
+// ANCHOR: spawn
+/// Runs `future` as a task of its own, beside the others: `spawn`
+/// returns at once, and the handle is a future of the task's output.
+pub fn spawn<T: 'static>(
+    future: impl Future<Output = T> + 'static,
+) -> JoinHandle<T> {
+    let slot = Rc::new(RefCell::new(Slot::default()));
+    let filler = slot.clone();
+    let task = async move {
+        let output = future.await;
+        filler.borrow_mut().fill(output);
+    };
+    EXECUTOR.with(|e| {
+        let e = e.borrow();
+        e.as_ref().expect("spawn outside block_on").spawn(task);
+    });
+    JoinHandle(slot)
+}
+
+pub struct JoinHandle<T>(Rc<RefCell<Slot<T>>>);
+
+impl<T> Future for JoinHandle<T> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context) -> Poll<T> {
+        self.0.borrow_mut().take(cx)
+    }
+}
+// ANCHOR_END: spawn
+
+// ANCHOR: slot
+/// Where a value is left for a future that awaits it, and the waker of
+/// the task that awaits it.
+struct Slot<T> {
+    value: Option<T>,
     waker: Option<Waker>,
 }
 
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Slot {
+            value: None,
+            waker: None,
+        }
+    }
+}
+
+impl<T> Slot<T> {
+    /// Leaves the value, and wakes the task that waits for it.
+    fn fill(&mut self, value: T) {
+        self.value = Some(value);
+        if let Some(waker) = self.waker.take() {
+            waker.wake();
+        }
+    }
+
+    /// The value if it is there; else notes whom to wake.
+    fn take(&mut self, cx: &mut Context) -> Poll<T> {
+        match self.value.take() {
+            Some(value) => Poll::Ready(value),
+            None => {
+                self.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
+}
+// ANCHOR_END: slot
+
+// ANCHOR: get-page
 /// Fetches `url`: `get_page_then`, with a future instead of a callback.
 pub async fn get_page(url: &str) -> io::Result<Page> {
     let slot = Rc::new(RefCell::new(Slot::default()));
     let filler = slot.clone();
-    let on_page = move |page| {
-        let mut slot = filler.borrow_mut();
-        slot.page = Some(page);
-        if let Some(waker) = slot.waker.take() {
-            waker.wake(); // The task that awaits the page runs again.
-        }
-    };
+    let on_page = move |page| filler.borrow_mut().fill(page);
     REACTOR.with(|r| {
         let mut reactor = r.borrow_mut();
         let reactor = reactor.as_mut().expect("get_page outside block_on");
         get_page_then(reactor, url, on_page);
     });
-    poll_fn(|cx| {
-        let mut slot = slot.borrow_mut();
-        match slot.page.take() {
-            Some(page) => Poll::Ready(page),
-            None => {
-                slot.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
-    })
-    .await
+    poll_fn(|cx| slot.borrow_mut().take(cx)).await
 }
 // ANCHOR_END: get-page
+
+// ANCHOR: defer-to-thread
+/// Runs `f` on a thread of its own, and returns its result to the task
+/// that awaits it: Twisted's `deferToThread`. The thread hands the
+/// result back through the task's waker, which is safe to call from any
+/// thread: that is Twisted's `callFromThread`, in the world of futures.
+pub async fn defer_to_thread<T, F>(f: F) -> io::Result<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let slot = Arc::new(Mutex::new(Slot::default()));
+    let filler = slot.clone();
+    thread::Builder::new().spawn(move || {
+        let result = panic::catch_unwind(AssertUnwindSafe(f))
+            .map_err(|_| io::Error::other("the thread panicked"));
+        filler.lock().unwrap().fill(result);
+    })?; // The system may refuse a thread: that is an error, not a panic.
+    poll_fn(|cx| slot.lock().unwrap().take(cx)).await
+}
+// ANCHOR_END: defer-to-thread
 
 // ANCHOR: join-all
 /// Waits for all the futures, and returns their outputs in the same
@@ -928,6 +1100,120 @@ mod tests {
             results[2].as_ref().unwrap().body,
             b"<p>until the close</p>"
         );
+    }
+
+    /// A value that a plain thread sends 50 ms later, awaited with
+    /// nothing but std: no socket, no timer, so only the waker, called
+    /// from that thread, can end the reactor's wait.
+    #[test]
+    fn a_wake_from_another_thread_is_not_lost() {
+        let (done, finished) = std::sync::mpsc::channel();
+        thread::spawn(move || {
+            let value = block_on(async {
+                let shared = Arc::new(Mutex::new((None, None::<Waker>)));
+                let sender = shared.clone();
+                thread::spawn(move || {
+                    thread::sleep(Duration::from_millis(50));
+                    let mut shared = sender.lock().unwrap();
+                    shared.0 = Some(42);
+                    if let Some(waker) = shared.1.take() {
+                        waker.wake();
+                    }
+                });
+                poll_fn(|cx| {
+                    let mut shared = shared.lock().unwrap();
+                    match shared.0.take() {
+                        Some(value) => Poll::Ready(value),
+                        None => {
+                            shared.1 = Some(cx.waker().clone());
+                            Poll::Pending
+                        }
+                    }
+                })
+                .await
+            });
+            let _ = done.send(value.unwrap());
+        });
+        let got = finished.recv_timeout(Duration::from_secs(5));
+        assert_eq!(got, Ok(42), "the executor slept through the wake");
+    }
+
+    #[test]
+    fn defer_to_thread_returns_the_result_or_the_panic() {
+        let (done, finished) = std::sync::mpsc::channel();
+        thread::spawn(move || {
+            let results = block_on(async {
+                let slow = defer_to_thread(|| {
+                    thread::sleep(Duration::from_millis(50));
+                    6 * 7_u32
+                });
+                let broken = defer_to_thread(|| -> u32 { panic!("oops") });
+                join_all(vec![
+                    Box::pin(slow) as Pin<Box<dyn Future<Output = _>>>,
+                    Box::pin(broken),
+                ])
+                .await
+            });
+            let _ = done.send(results.unwrap());
+        });
+        let results = finished.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(results[0].as_ref().unwrap(), &42);
+        let e = results[1].as_ref().unwrap_err();
+        assert_eq!(e.to_string(), "the thread panicked");
+    }
+
+    /// Woken ten times before it runs again, a task is polled once for
+    /// them; then a timer wakes it, and it completes.
+    #[test]
+    fn a_task_woken_many_times_is_polled_once() {
+        let polls = Rc::new(Cell::new(0));
+        let fired = Rc::new(Cell::new(false));
+        let (counted, seen) = (polls.clone(), fired.clone());
+        block_on(poll_fn(move |cx| {
+            counted.set(counted.get() + 1);
+            if counted.get() == 1 {
+                for _ in 0..10 {
+                    cx.waker().wake_by_ref();
+                }
+            } else if counted.get() == 2 {
+                let (waker, fired) = (cx.waker().clone(), seen.clone());
+                REACTOR.with(|r| {
+                    let timers = r.borrow().as_ref().unwrap().timers();
+                    timers.call_later(Duration::from_millis(20), move || {
+                        fired.set(true);
+                        waker.wake();
+                    })
+                });
+            } else if seen.get() {
+                return Poll::Ready(());
+            }
+            Poll::Pending
+        }))
+        .unwrap();
+        assert!(fired.get());
+        assert_eq!(polls.get(), 3, "ten wakes, one poll");
+    }
+
+    #[test]
+    fn spawned_tasks_run_side_by_side() {
+        let server = local_web_server().unwrap();
+        let start = Instant::now();
+        let bodies = block_on(async move {
+            let handles: Vec<_> = ["/length", "/chunked", "/close"]
+                .iter()
+                .map(|path| {
+                    let url = format!("http://{server}{path}");
+                    spawn(async move { get_page(&url).await.unwrap().body })
+                })
+                .collect();
+            join_all(handles).await
+        })
+        .unwrap();
+        assert_eq!(bodies[0], b"<p>in one go</p>");
+        assert_eq!(bodies[1], b"<p>in chunks</p>");
+        assert_eq!(bodies[2], b"<p>until the close</p>");
+        // Three pages of 200 ms each, at the same time.
+        assert!(start.elapsed() < Duration::from_millis(550));
     }
 
     #[test]

@@ -3,7 +3,7 @@ extern crate reqwest; // `mdbook test` links crates by name
 extern crate scraper; // `mdbook test` links crates by name
 extern crate tokio; // `mdbook test` links crates by name
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::future::{Future, poll_fn};
@@ -11,8 +11,9 @@ use std::io::{self, ErrorKind, Read, Write};
 use std::mem;
 use std::net::SocketAddr;
 use std::panic::{self, AssertUnwindSafe};
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
@@ -247,19 +248,31 @@ pub struct Reactor {
     connections: HashMap<Token, Connection>,
     next_token: usize,
     dirty: Rc<RefCell<Vec<Token>>>,
-    timers: Timers, // New: callbacks to run later.
+    timers: Timers,         // New: callbacks to run later.
+    waker: Arc<mio::Waker>, // New: interrupts `poll` from any thread.
 }
+
+/// The waker's token. Connections and listeners start at 1.
+const WAKE: Token = Token(0);
 
 impl Reactor {
     pub fn new() -> io::Result<Reactor> {
+        let poll = mio::Poll::new()?;
+        let waker = Arc::new(mio::Waker::new(poll.registry(), WAKE)?);
         Ok(Reactor {
-            poll: mio::Poll::new()?,
+            poll,
             listeners: HashMap::new(),
             connections: HashMap::new(),
             next_token: 0,
             dirty: Rc::default(),
             timers: Timers::default(),
+            waker,
         })
+    }
+
+    /// A handle that makes the reactor's `poll` return, from any thread.
+    pub fn waker(&self) -> Arc<mio::Waker> {
+        self.waker.clone()
     }
 
     fn token(&mut self) -> Token {
@@ -303,13 +316,30 @@ impl Reactor {
     /// call the protocols and the timers concerned.
     pub fn turn(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(256);
-        let timeout = self.timers.timeout();
-        match self.poll.poll(&mut events, timeout) {
-            Err(e) if e.kind() == ErrorKind::Interrupted => return Ok(()),
-            result => result?,
+        self.wait(&mut events, true)?;
+        self.dispatch(&events)
+    }
+
+    /// New: the first half of a turn. Waits for events until the next
+    /// deadline; not at all unless `sleep`.
+    pub fn wait(&mut self, events: &mut Events, sleep: bool) -> io::Result<()> {
+        let timeout = match sleep {
+            true => self.timers.timeout(),
+            false => Some(Duration::ZERO),
+        };
+        match self.poll.poll(events, timeout) {
+            Err(e) if e.kind() == ErrorKind::Interrupted => Ok(()),
+            result => result,
         }
-        for event in &events {
-            if self.listeners.contains_key(&event.token()) {
+    }
+
+    /// New: the second half. Calls the protocols and the timers that
+    /// `events` and the clock concern.
+    pub fn dispatch(&mut self, events: &Events) -> io::Result<()> {
+        for event in events {
+            if event.token() == WAKE {
+                continue; // It only had to end the `poll`.
+            } else if self.listeners.contains_key(&event.token()) {
                 self.accept(event.token())?;
             } else {
                 self.drive(event.token());
@@ -665,62 +695,115 @@ fn truncated() -> io::Error {
 
 /// Tasks: futures that run until they complete, polled when woken.
 struct Executor {
-    tasks: HashMap<usize, Pin<Box<dyn Future<Output = ()>>>>,
-    next_id: usize,
-    woken: Arc<Woken>,
+    tasks: RefCell<HashMap<usize, Task>>,
+    next_id: Cell<usize>,
+    queue: Arc<Queue>,
 }
 
-/// The ids of the tasks to poll again. A `Waker` must be `Send` and
-/// `Sync`, so this list has a lock, although one thread uses it.
-#[derive(Default)]
-struct Woken(Mutex<Vec<usize>>);
+struct Task {
+    future: Pin<Box<dyn Future<Output = ()>>>,
+    waker: Arc<TaskWaker>,
+}
 
-/// What a task's `Waker` does: put the task's id on the list.
+/// The tasks to poll again. A `Waker` may be called from any thread, so
+/// the queue has a lock; and a wake from another thread must interrupt
+/// the reactor's `poll`, or the task would wait for an unrelated event.
+struct Queue {
+    state: Mutex<QueueState>,
+    reactor: Arc<mio::Waker>, // Makes `poll` return, from any thread.
+}
+
+#[derive(Default)]
+struct QueueState {
+    woken: Vec<usize>,
+    sleeping: bool, // Our thread is in `poll`, or about to be.
+}
+
+/// What a task's `Waker` does: queue the task, once.
 struct TaskWaker {
     id: usize,
-    woken: Arc<Woken>,
+    queued: AtomicBool, // On the queue already: tokio's NOTIFIED bit.
+    queue: Arc<Queue>,
 }
 
 impl Wake for TaskWaker {
     fn wake(self: Arc<Self>) {
-        self.woken.0.lock().unwrap().push(self.id);
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.queued.swap(true, Ordering::AcqRel) {
+            return; // It will be polled once, however often it is woken.
+        }
+        let mut state = self.queue.state.lock().unwrap();
+        state.woken.push(self.id);
+        if mem::take(&mut state.sleeping) {
+            let _ = self.queue.reactor.wake();
+        }
     }
 }
 
 impl Executor {
-    fn spawn(&mut self, task: impl Future<Output = ()> + 'static) {
-        self.next_id += 1;
-        self.tasks.insert(self.next_id, Box::pin(task));
-        self.woken.0.lock().unwrap().push(self.next_id); // Poll it once.
+    fn spawn(&self, future: impl Future<Output = ()> + 'static) {
+        let id = self.next_id.get() + 1;
+        self.next_id.set(id);
+        let queue = self.queue.clone();
+        let queued = AtomicBool::new(false);
+        let waker = Arc::new(TaskWaker { id, queued, queue });
+        waker.wake_by_ref(); // Poll it once.
+        let task = Task {
+            future: Box::pin(future),
+            waker,
+        };
+        self.tasks.borrow_mut().insert(id, task);
     }
 
     /// Polls the woken tasks, until none is left to poll.
-    fn run_woken(&mut self) {
+    fn run_woken(&self) {
         loop {
-            let woken = mem::take(&mut *self.woken.0.lock().unwrap());
+            let woken = mem::take(&mut self.queue.state.lock().unwrap().woken);
             if woken.is_empty() {
                 return;
             }
             for id in woken {
-                let Some(task) = self.tasks.get_mut(&id) else {
+                // Out of the map while it runs, so that it may spawn.
+                let Some(mut task) = self.tasks.borrow_mut().remove(&id) else {
                     continue; // Finished already.
                 };
-                let waker = Waker::from(Arc::new(TaskWaker {
-                    id,
-                    woken: self.woken.clone(),
-                }));
+                // From here on, a wake queues it again.
+                task.waker.queued.store(false, Ordering::Release);
+                let waker = Waker::from(task.waker.clone());
                 let mut cx = Context::from_waker(&waker);
-                if task.as_mut().poll(&mut cx).is_ready() {
-                    self.tasks.remove(&id);
+                if task.future.as_mut().poll(&mut cx).is_pending() {
+                    self.tasks.borrow_mut().insert(id, task);
                 }
             }
         }
     }
 }
 
+impl Executor {
+    /// Whether our thread may sleep in `poll`: only if no task is woken.
+    /// Checked and noted under the queue's lock, so that a wake from
+    /// another thread comes either before (and we do not sleep) or after
+    /// (and it sees `sleeping`, and interrupts the `poll`).
+    fn may_sleep(&self) -> bool {
+        let mut state = self.queue.state.lock().unwrap();
+        state.sleeping = state.woken.is_empty();
+        state.sleeping
+    }
+
+    fn awake(&self) {
+        self.queue.state.lock().unwrap().sleeping = false;
+    }
+}
+
 thread_local! {
     /// The reactor of this thread's `block_on`, for `get_page` to reach.
     static REACTOR: RefCell<Option<Reactor>> = const { RefCell::new(None) };
+    /// Its executor, for `spawn` to reach.
+    static EXECUTOR: RefCell<Option<Rc<Executor>>> =
+        const { RefCell::new(None) };
 }
 
 /// Runs `future` to completion on this thread. The executor polls the
@@ -729,58 +812,120 @@ thread_local! {
 pub fn block_on<T: 'static>(
     future: impl Future<Output = T> + 'static,
 ) -> io::Result<T> {
-    REACTOR.with(|r| Reactor::new().map(|new| *r.borrow_mut() = Some(new)))?;
-    let mut executor = Executor {
-        tasks: HashMap::new(),
-        next_id: 0,
-        woken: Arc::default(),
-    };
-    let output = Rc::new(RefCell::new(None));
-    let slot = output.clone();
-    executor.spawn(async move { *slot.borrow_mut() = Some(future.await) });
-    loop {
+    let reactor = Reactor::new()?;
+    let executor = Rc::new(Executor {
+        tasks: RefCell::default(),
+        next_id: Cell::new(0),
+        queue: Arc::new(Queue {
+            state: Mutex::default(),
+            reactor: reactor.waker(),
+        }),
+    });
+    REACTOR.with(|r| *r.borrow_mut() = Some(reactor));
+    EXECUTOR.with(|e| *e.borrow_mut() = Some(executor.clone()));
+    let main = spawn(future);
+    let mut main = pin!(main);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut events = Events::with_capacity(256);
+    let result = loop {
         executor.run_woken();
-        if let Some(output) = output.take() {
-            return Ok(output);
+        if let Poll::Ready(output) = main.as_mut().poll(&mut cx) {
+            break Ok(output);
         }
-        REACTOR.with(|r| r.borrow_mut().as_mut().unwrap().turn())?;
+        let may_sleep = executor.may_sleep();
+        let turned = REACTOR.with(|r| {
+            let mut reactor = r.borrow_mut();
+            let reactor = reactor.as_mut().unwrap();
+            reactor.wait(&mut events, may_sleep)?;
+            executor.awake(); // Wakes from here on need no mio `Waker`.
+            reactor.dispatch(&events)
+        });
+        if let Err(e) = turned {
+            break Err(e);
+        }
+    };
+    // Tasks still running are dropped, and their connections closed.
+    EXECUTOR.take();
+    REACTOR.take();
+    result
+}
+
+/// Runs `future` as a task of its own, beside the others: `spawn`
+/// returns at once, and the handle is a future of the task's output.
+pub fn spawn<T: 'static>(
+    future: impl Future<Output = T> + 'static,
+) -> JoinHandle<T> {
+    let slot = Rc::new(RefCell::new(Slot::default()));
+    let filler = slot.clone();
+    let task = async move {
+        let output = future.await;
+        filler.borrow_mut().fill(output);
+    };
+    EXECUTOR.with(|e| {
+        let e = e.borrow();
+        e.as_ref().expect("spawn outside block_on").spawn(task);
+    });
+    JoinHandle(slot)
+}
+
+pub struct JoinHandle<T>(Rc<RefCell<Slot<T>>>);
+
+impl<T> Future for JoinHandle<T> {
+    type Output = T;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context) -> Poll<T> {
+        self.0.borrow_mut().take(cx)
     }
 }
 
-/// Where the callback leaves the page, and the future finds it.
-#[derive(Default)]
-struct Slot {
-    page: Option<io::Result<Page>>,
+/// Where a value is left for a future that awaits it, and the waker of
+/// the task that awaits it.
+struct Slot<T> {
+    value: Option<T>,
     waker: Option<Waker>,
+}
+
+impl<T> Default for Slot<T> {
+    fn default() -> Self {
+        Slot {
+            value: None,
+            waker: None,
+        }
+    }
+}
+
+impl<T> Slot<T> {
+    /// Leaves the value, and wakes the task that waits for it.
+    fn fill(&mut self, value: T) {
+        self.value = Some(value);
+        if let Some(waker) = self.waker.take() {
+            waker.wake();
+        }
+    }
+
+    /// The value if it is there; else notes whom to wake.
+    fn take(&mut self, cx: &mut Context) -> Poll<T> {
+        match self.value.take() {
+            Some(value) => Poll::Ready(value),
+            None => {
+                self.waker = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
 }
 
 /// Fetches `url`: `get_page_then`, with a future instead of a callback.
 pub async fn get_page(url: &str) -> io::Result<Page> {
     let slot = Rc::new(RefCell::new(Slot::default()));
     let filler = slot.clone();
-    let on_page = move |page| {
-        let mut slot = filler.borrow_mut();
-        slot.page = Some(page);
-        if let Some(waker) = slot.waker.take() {
-            waker.wake(); // The task that awaits the page runs again.
-        }
-    };
+    let on_page = move |page| filler.borrow_mut().fill(page);
     REACTOR.with(|r| {
         let mut reactor = r.borrow_mut();
         let reactor = reactor.as_mut().expect("get_page outside block_on");
         get_page_then(reactor, url, on_page);
     });
-    poll_fn(|cx| {
-        let mut slot = slot.borrow_mut();
-        match slot.page.take() {
-            Some(page) => Poll::Ready(page),
-            None => {
-                slot.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
-    })
-    .await
+    poll_fn(|cx| slot.borrow_mut().take(cx)).await
 }
 
 /// Waits for all the futures, and returns their outputs in the same
@@ -944,14 +1089,18 @@ pub fn scrape(planets: &[Url]) -> (Vec<Row>, Requests) {
     // The future must own what it uses: a copy of the URLs, an `Rc`.
     let (urls, shared) = (planets.to_vec(), log.clone());
     let rows = block_on(async move {
-        let log = &shared;
-        let futures = urls.iter().map(|planet| async move {
-            let found = first_article(planet, log).await;
-            let planet = planet.to_string();
-            Row { planet, found }
+        // A task per planet: each is polled only when its own page
+        // arrives.
+        let tasks = urls.into_iter().map(|planet| {
+            let log = shared.clone();
+            spawn(async move {
+                let found = first_article(&planet, &log).await;
+                let planet = planet.to_string();
+                Row { planet, found }
+            })
         });
         // Our `DeferredList`: the rows come back in input order.
-        join_all(futures.collect()).await
+        join_all(tasks.collect()).await
     });
     let rows = rows.unwrap_or_else(|e| {
         // No reactor at all (`epoll` refused, say): every planet failed.
