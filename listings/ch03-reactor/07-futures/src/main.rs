@@ -997,8 +997,10 @@ fn main() -> io::Result<()> {
             .collect();
         join_all(urls.iter().map(|url| get_page(url)).collect()).await
     })?;
-    let ok = pages.iter().filter(|page| page.is_ok()).count();
-    println!("{} pages, {ok} fetched", pages.len());
+    let ok = pages
+        .iter()
+        .filter(|p| matches!(p, Ok(p) if p.status == 200));
+    println!("{} pages, {} fetched", pages.len(), ok.count());
     println!("in {:.2} s, on one thread", start.elapsed().as_secs_f64());
     Ok(())
 }
@@ -1034,6 +1036,11 @@ fn local_web_server() -> io::Result<SocketAddr> {
 }
 
 fn response_for(path: &str) -> Vec<u8> {
+    if let Some(n) = path.strip_prefix("/page/") {
+        let body = format!("<p>page {n}</p>");
+        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}", body.len());
+        return format!("{head}\r\n\r\n{body}").into_bytes();
+    }
     let text: &[u8] = match path {
         "/length" => {
             b"HTTP/1.1 200 OK\r\nContent-Length: 16\r\n\r\n\
@@ -1071,13 +1078,18 @@ mod tests {
         let server = local_web_server().unwrap();
         let start = Instant::now();
         let pages = block_on(async move {
-            let urls: Vec<String> =
-                (0..100).map(|i| format!("http://{server}/p/{i}")).collect();
+            let urls: Vec<String> = (0..100)
+                .map(|i| format!("http://{server}/page/{i}"))
+                .collect();
             join_all(urls.iter().map(|url| get_page(url)).collect()).await
         })
         .unwrap();
         assert_eq!(pages.len(), 100);
-        assert!(pages.iter().all(|page| page.is_ok()));
+        for (i, page) in pages.iter().enumerate() {
+            let page = page.as_ref().unwrap();
+            assert_eq!(page.status, 200);
+            assert_eq!(page.body, format!("<p>page {i}</p>").as_bytes());
+        }
         // One after the other, they would take 100 x 200 ms.
         assert!(start.elapsed() < Duration::from_secs(5));
     }

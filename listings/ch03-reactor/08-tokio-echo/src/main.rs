@@ -1,4 +1,5 @@
-extern crate tokio; // `mdbook test` links crates by name
+extern crate rlimit;
+extern crate tokio; // `mdbook test` links crates by name // `mdbook test` links crates by name
 
 use std::env;
 use std::io::{self, ErrorKind};
