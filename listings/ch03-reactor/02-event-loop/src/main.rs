@@ -3,6 +3,7 @@ extern crate mio; // `mdbook test` links crates by name
 use std::collections::HashMap;
 use std::env;
 use std::io::{self, ErrorKind, Read, Write};
+use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
@@ -65,18 +66,22 @@ pub fn run(listener: std::net::TcpListener) -> io::Result<()> {
     let mut conns: HashMap<Token, Conn> = HashMap::new();
     let mut next_token = 1;
     let mut events = Events::with_capacity(1024);
+    let mut retry: Option<Instant> = None; // When to accept again.
     loop {
         // The only place where the thread waits.
-        if let Err(e) = poll.poll(&mut events, None) {
+        let timeout =
+            retry.map(|at| at.saturating_duration_since(Instant::now()));
+        if let Err(e) = poll.poll(&mut events, timeout) {
             if e.kind() == ErrorKind::Interrupted {
                 continue;
             }
             return Err(e);
         }
+        let mut accepting = retry.is_some_and(|at| at <= Instant::now());
         for event in &events {
             let token = event.token();
             if token == LISTENER {
-                accept(&listener, &poll, &mut conns, &mut next_token)?;
+                accepting = true;
                 continue;
             }
             let Some(conn) = conns.get_mut(&token) else {
@@ -87,6 +92,18 @@ pub fn run(listener: std::net::TcpListener) -> io::Result<()> {
                 let mut conn = conns.remove(&token).unwrap();
                 let _ = poll.registry().deregister(&mut conn.stream);
             } // Dropping `conn` closes its socket.
+        }
+        if accepting {
+            retry = None;
+            if let Err(e) =
+                accept(&listener, &poll, &mut conns, &mut next_token)
+            {
+                // Out of file descriptors, most likely. Clients wait in
+                // the backlog, and no new event will come for them: we
+                // try again on our own, 100 ms from now.
+                eprintln!("accept: {e}; retrying in 100 ms");
+                retry = Some(Instant::now() + Duration::from_millis(100));
+            }
         }
     }
 }
@@ -135,9 +152,9 @@ fn main() -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
     use std::net::{Shutdown, SocketAddr};
     use std::thread;
-    use std::time::Duration;
 
     fn start() -> SocketAddr {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -182,5 +199,77 @@ mod tests {
         c.read_to_end(&mut back).unwrap();
         w.join().unwrap();
         assert_eq!(back, data);
+    }
+    /// A new client gets its bytes back.
+    fn served(addr: SocketAddr) -> bool {
+        let mut c = connect(addr);
+        c.write_all(b"still there?").unwrap();
+        let mut buf = [0; 12];
+        c.read_exact(&mut buf).is_ok() && &buf == b"still there?"
+    }
+
+    /// Runs the test `name` of this module again, alone, in a child
+    /// process, and checks that it passed there: the test changes the
+    /// process's limit on open files, which the other tests share.
+    /// Returns `true` in the child, where the test's body is to run.
+    #[cfg(unix)]
+    fn in_a_child_process(name: &str) -> bool {
+        if std::env::var_os("BOOK_TEST_CHILD").is_some() {
+            return true;
+        }
+        // This module's path, without the crate's name: `tests`.
+        let module = module_path!().split_once("::").unwrap().1;
+        let test = format!("{module}::{name}");
+        let child =
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args([test.as_str(), "--exact", "--test-threads=1"])
+                .env("BOOK_TEST_CHILD", "1")
+                .output()
+                .unwrap();
+        let out = String::from_utf8_lossy(&child.stdout);
+        let err = String::from_utf8_lossy(&child.stderr);
+        assert!(
+            child.status.success() && out.contains("1 passed"),
+            "{test} failed in its child process:\n{out}\n{err}"
+        );
+        false
+    }
+
+    /// A client takes the process's last file descriptor, so the server
+    /// cannot accept it: `accept` fails with `EMFILE`. The server must
+    /// wait, not stop, and serve that client and others once
+    /// descriptors are free again.
+    #[test]
+    #[cfg(unix)] // Descriptors and their limit are Unix's.
+    fn out_of_file_descriptors_the_server_waits() {
+        use std::os::fd::AsRawFd;
+        if !in_a_child_process("out_of_file_descriptors_the_server_waits") {
+            return;
+        }
+        let addr = start();
+        assert!(served(addr)); // Up, with all it needs open.
+        let (soft, hard) = rlimit::Resource::NOFILE.get().unwrap();
+        // The lowest free descriptor is the next one handed out; a limit
+        // one above it leaves exactly one: for the client's socket.
+        let lowest = fs::File::open(std::env::current_exe().unwrap()).unwrap();
+        let limit = lowest.as_raw_fd() as u64 + 1;
+        drop(lowest);
+        rlimit::Resource::NOFILE.set(limit, hard).unwrap();
+        let mut client = std::net::TcpStream::connect(addr);
+        // The kernel completed the connection; the server could not take
+        // it. Give its `accept` time to fail, a few times.
+        thread::sleep(Duration::from_millis(300));
+        rlimit::Resource::NOFILE.set(soft, hard).unwrap();
+        let client = client.as_mut().expect("the client got no socket");
+        client
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        client.write_all(b"ping").unwrap();
+        let mut buf = [0; 4];
+        client
+            .read_exact(&mut buf)
+            .expect("the waiting client was lost");
+        assert_eq!(&buf, b"ping");
+        assert!(served(addr));
     }
 }

@@ -7,6 +7,7 @@ use std::env;
 use std::io::{self, ErrorKind, Read, Write};
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
@@ -159,6 +160,7 @@ pub struct Reactor {
     connections: HashMap<Token, Connection>,
     next_token: usize,
     dirty: Rc<RefCell<Vec<Token>>>,
+    paused: Vec<(Token, Instant)>, // Listeners to retry, and when.
 }
 // ANCHOR_END: reactor
 
@@ -170,6 +172,7 @@ impl Reactor {
             connections: HashMap::new(),
             next_token: 0,
             dirty: Rc::default(),
+            paused: Vec::new(),
         })
     }
 
@@ -203,13 +206,14 @@ impl Reactor {
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         loop {
-            match self.poll.poll(&mut events, None) {
+            match self.poll.poll(&mut events, self.timeout()) {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 result => result?,
             }
+            self.retry_accepts(); // New: listeners that ran out of files.
             for event in &events {
                 if self.listeners.contains_key(&event.token()) {
-                    self.accept(event.token())?;
+                    self.accept(event.token());
                 } else {
                     self.drive(event.token());
                 }
@@ -262,21 +266,60 @@ impl Reactor {
 }
 // ANCHOR_END: dirty
 
+// ANCHOR: accept-retry
 impl Reactor {
-    fn accept(&mut self, token: Token) -> io::Result<()> {
+    /// `accept` failed for a reason that is not the client's: most
+    /// likely the process is out of file descriptors (`EMFILE`), or
+    /// the system out of them or of memory. The connection waits in the
+    /// listen backlog, and edge-triggered readiness will not report the
+    /// listener again for it: we retry on our own, a little later.
+    fn pause(&mut self, token: Token, e: io::Error) {
+        eprintln!("accept: {e}; retrying in {ACCEPT_RETRY:?}");
+        self.paused.push((token, Instant::now() + ACCEPT_RETRY));
+    }
+
+    /// Accepts again on the listeners whose pause is over.
+    fn retry_accepts(&mut self) {
+        let now = Instant::now();
+        let (due, later) =
+            self.paused.drain(..).partition(|(_, at)| *at <= now);
+        self.paused = later;
+        for (token, _) in due {
+            self.accept(token);
+        }
+    }
+
+    /// How long `poll` may sleep: until the next retry of a listener,
+    /// or for ever (`None`).
+    fn timeout(&self) -> Option<Duration> {
+        let now = Instant::now();
+        let next = self.paused.iter().map(|(_, at)| *at).min();
+        let retry = next.map(|at| at.saturating_duration_since(now));
+        retry
+    }
+}
+
+/// How long a listener rests after `accept` failed for lack of resources.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+// ANCHOR_END: accept-retry
+
+impl Reactor {
+    fn accept(&mut self, token: Token) {
         loop {
             let (listener, _) = &self.listeners[&token];
             let mut stream = match listener.accept() {
                 Ok((stream, _peer)) => stream,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(e) if transient(&e) => continue,
-                Err(e) => return Err(e),
+                Err(e) => return self.pause(token, e),
             };
             let conn_token = self.token();
             let both = Interest::READABLE | Interest::WRITABLE;
-            self.poll
-                .registry()
-                .register(&mut stream, conn_token, both)?;
+            let registry = self.poll.registry();
+            if let Err(e) = registry.register(&mut stream, conn_token, both) {
+                eprintln!("accept: {e}; connection dropped");
+                continue; // Dropping `stream` closes it; others go on.
+            }
             let (_, factory) = self.listeners.get_mut(&token).unwrap();
             let mut protocol = factory.build_protocol();
             let transport = Transport {
@@ -647,5 +690,69 @@ mod tests {
         thread::sleep(Duration::from_secs(1));
         // A busy loop would burn about 100 ticks in that second.
         assert!(cpu_ticks_of("idle-reactor") - before <= 1);
+    }
+    /// Runs the test `name` of this module again, alone, in a child
+    /// process, and checks that it passed there: the test changes the
+    /// process's limit on open files, which the other tests share.
+    /// Returns `true` in the child, where the test's body is to run.
+    #[cfg(unix)]
+    fn in_a_child_process(name: &str) -> bool {
+        if std::env::var_os("BOOK_TEST_CHILD").is_some() {
+            return true;
+        }
+        // This module's path, without the crate's name: `tests`.
+        let module = module_path!().split_once("::").unwrap().1;
+        let test = format!("{module}::{name}");
+        let child =
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args([test.as_str(), "--exact", "--test-threads=1"])
+                .env("BOOK_TEST_CHILD", "1")
+                .output()
+                .unwrap();
+        let out = String::from_utf8_lossy(&child.stdout);
+        let err = String::from_utf8_lossy(&child.stderr);
+        assert!(
+            child.status.success() && out.contains("1 passed"),
+            "{test} failed in its child process:\n{out}\n{err}"
+        );
+        false
+    }
+
+    /// A client takes the process's last file descriptor, so the server
+    /// cannot accept it: `accept` fails with `EMFILE`. The server must
+    /// wait, not stop, and serve that client and others once
+    /// descriptors are free again.
+    #[test]
+    #[cfg(unix)] // Descriptors and their limit are Unix's.
+    fn out_of_file_descriptors_the_server_waits() {
+        use std::os::fd::AsRawFd;
+        if !in_a_child_process("out_of_file_descriptors_the_server_waits") {
+            return;
+        }
+        let addr = start();
+        assert!(served(addr)); // Up, with all it needs open.
+        let (soft, hard) = rlimit::Resource::NOFILE.get().unwrap();
+        // The lowest free descriptor is the next one handed out; a limit
+        // one above it leaves exactly one: for the client's socket.
+        let lowest = fs::File::open(std::env::current_exe().unwrap()).unwrap();
+        let limit = lowest.as_raw_fd() as u64 + 1;
+        drop(lowest);
+        rlimit::Resource::NOFILE.set(limit, hard).unwrap();
+        let mut client = std::net::TcpStream::connect(addr);
+        // The kernel completed the connection; the server could not take
+        // it. Give its `accept` time to fail, a few times.
+        thread::sleep(Duration::from_millis(300));
+        rlimit::Resource::NOFILE.set(soft, hard).unwrap();
+        let client = client.as_mut().expect("the client got no socket");
+        client
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        client.write_all(b"ping").unwrap();
+        let mut buf = [0; 4];
+        client
+            .read_exact(&mut buf)
+            .expect("the waiting client was lost");
+        assert_eq!(&buf, b"ping");
+        assert!(served(addr));
     }
 }

@@ -6,6 +6,7 @@ use std::env;
 use std::io::{self, ErrorKind, Read, Write};
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
@@ -149,6 +150,7 @@ pub struct Reactor {
     connections: HashMap<Token, Connection>,
     next_token: usize,
     dirty: Rc<RefCell<Vec<Token>>>,
+    paused: Vec<(Token, Instant)>, // Listeners to retry, and when.
 }
 
 impl Reactor {
@@ -159,6 +161,7 @@ impl Reactor {
             connections: HashMap::new(),
             next_token: 0,
             dirty: Rc::default(),
+            paused: Vec::new(),
         })
     }
 
@@ -191,13 +194,14 @@ impl Reactor {
     pub fn run(&mut self) -> io::Result<()> {
         let mut events = Events::with_capacity(1024);
         loop {
-            match self.poll.poll(&mut events, None) {
+            match self.poll.poll(&mut events, self.timeout()) {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 result => result?,
             }
+            self.retry_accepts(); // New: listeners that ran out of files.
             for event in &events {
                 if self.listeners.contains_key(&event.token()) {
-                    self.accept(event.token())?;
+                    self.accept(event.token());
                 } else {
                     self.drive(event.token());
                 }
@@ -247,21 +251,60 @@ impl Reactor {
     }
 }
 
+// ANCHOR: accept-retry
 impl Reactor {
-    fn accept(&mut self, token: Token) -> io::Result<()> {
+    /// `accept` failed for a reason that is not the client's: most
+    /// likely the process is out of file descriptors (`EMFILE`), or
+    /// the system out of them or of memory. The connection waits in the
+    /// listen backlog, and edge-triggered readiness will not report the
+    /// listener again for it: we retry on our own, a little later.
+    fn pause(&mut self, token: Token, e: io::Error) {
+        eprintln!("accept: {e}; retrying in {ACCEPT_RETRY:?}");
+        self.paused.push((token, Instant::now() + ACCEPT_RETRY));
+    }
+
+    /// Accepts again on the listeners whose pause is over.
+    fn retry_accepts(&mut self) {
+        let now = Instant::now();
+        let (due, later) =
+            self.paused.drain(..).partition(|(_, at)| *at <= now);
+        self.paused = later;
+        for (token, _) in due {
+            self.accept(token);
+        }
+    }
+
+    /// How long `poll` may sleep: until the next retry of a listener,
+    /// or for ever (`None`).
+    fn timeout(&self) -> Option<Duration> {
+        let now = Instant::now();
+        let next = self.paused.iter().map(|(_, at)| *at).min();
+        let retry = next.map(|at| at.saturating_duration_since(now));
+        retry
+    }
+}
+
+/// How long a listener rests after `accept` failed for lack of resources.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+// ANCHOR_END: accept-retry
+
+impl Reactor {
+    fn accept(&mut self, token: Token) {
         loop {
             let (listener, _) = &self.listeners[&token];
             let mut stream = match listener.accept() {
                 Ok((stream, _peer)) => stream,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(e) if transient(&e) => continue,
-                Err(e) => return Err(e),
+                Err(e) => return self.pause(token, e),
             };
             let conn_token = self.token();
             let both = Interest::READABLE | Interest::WRITABLE;
-            self.poll
-                .registry()
-                .register(&mut stream, conn_token, both)?;
+            let registry = self.poll.registry();
+            if let Err(e) = registry.register(&mut stream, conn_token, both) {
+                eprintln!("accept: {e}; connection dropped");
+                continue; // Dropping `stream` closes it; others go on.
+            }
             let (_, factory) = self.listeners.get_mut(&token).unwrap();
             let mut protocol = factory.build_protocol();
             let transport = Transport {

@@ -1,9 +1,10 @@
-extern crate rlimit;
-extern crate tokio; // `mdbook test` links crates by name // `mdbook test` links crates by name
+extern crate rlimit; // `mdbook test` links crates by name
+extern crate tokio; // `mdbook test` links crates by name
 
 use std::env;
 use std::io::{self, ErrorKind};
 use std::thread;
+use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::{Builder, Runtime};
@@ -15,7 +16,13 @@ pub async fn serve(listener: TcpListener) -> io::Result<()> {
         let stream = match listener.accept().await {
             Ok((stream, _peer)) => stream,
             Err(e) if e.kind() == ErrorKind::ConnectionAborted => continue,
-            Err(e) => return Err(e),
+            Err(e) => {
+                // Out of file descriptors, most likely: the client waits
+                // in the backlog while we wait a little, then try again.
+                eprintln!("accept: {e}; retrying in 100 ms");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
         };
         tokio::spawn(async move {
             // An error ends this client's task, and nothing else.
@@ -278,6 +285,70 @@ mod tests {
         let ok: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
         assert_eq!(ok, 8 * per_thread);
         assert!(fds_back_to(before));
+        assert!(served(addr));
+    }
+    /// Runs the test `name` of this module again, alone, in a child
+    /// process, and checks that it passed there: the test changes the
+    /// process's limit on open files, which the other tests share.
+    /// Returns `true` in the child, where the test's body is to run.
+    #[cfg(unix)]
+    fn in_a_child_process(name: &str) -> bool {
+        if std::env::var_os("BOOK_TEST_CHILD").is_some() {
+            return true;
+        }
+        // This module's path, without the crate's name: `tests`.
+        let module = module_path!().split_once("::").unwrap().1;
+        let test = format!("{module}::{name}");
+        let child =
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args([test.as_str(), "--exact", "--test-threads=1"])
+                .env("BOOK_TEST_CHILD", "1")
+                .output()
+                .unwrap();
+        let out = String::from_utf8_lossy(&child.stdout);
+        let err = String::from_utf8_lossy(&child.stderr);
+        assert!(
+            child.status.success() && out.contains("1 passed"),
+            "{test} failed in its child process:\n{out}\n{err}"
+        );
+        false
+    }
+
+    /// A client takes the process's last file descriptor, so the server
+    /// cannot accept it: `accept` fails with `EMFILE`. The server must
+    /// wait, not stop, and serve that client and others once
+    /// descriptors are free again.
+    #[test]
+    #[cfg(unix)] // Descriptors and their limit are Unix's.
+    fn out_of_file_descriptors_the_server_waits() {
+        use std::os::fd::AsRawFd;
+        if !in_a_child_process("out_of_file_descriptors_the_server_waits") {
+            return;
+        }
+        let addr = start(false);
+        assert!(served(addr)); // Up, with all it needs open.
+        let (soft, hard) = rlimit::Resource::NOFILE.get().unwrap();
+        // The lowest free descriptor is the next one handed out; a limit
+        // one above it leaves exactly one: for the client's socket.
+        let lowest = fs::File::open(std::env::current_exe().unwrap()).unwrap();
+        let limit = lowest.as_raw_fd() as u64 + 1;
+        drop(lowest);
+        rlimit::Resource::NOFILE.set(limit, hard).unwrap();
+        let mut client = std::net::TcpStream::connect(addr);
+        // The kernel completed the connection; the server could not take
+        // it. Give its `accept` time to fail, a few times.
+        thread::sleep(Duration::from_millis(300));
+        rlimit::Resource::NOFILE.set(soft, hard).unwrap();
+        let client = client.as_mut().expect("the client got no socket");
+        client
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        client.write_all(b"ping").unwrap();
+        let mut buf = [0; 4];
+        client
+            .read_exact(&mut buf)
+            .expect("the waiting client was lost");
+        assert_eq!(&buf, b"ping");
         assert!(served(addr));
     }
 }

@@ -3,6 +3,7 @@ extern crate tokio; // `mdbook test` links crates by name
 use std::env;
 use std::io::{self, ErrorKind};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -25,7 +26,13 @@ pub async fn serve(listener: TcpListener) -> io::Result<()> {
         let stream = match listener.accept().await {
             Ok((stream, _peer)) => stream,
             Err(e) if e.kind() == ErrorKind::ConnectionAborted => continue,
-            Err(e) => return Err(e),
+            Err(e) => {
+                // Out of file descriptors, most likely: the client waits
+                // in the backlog while we wait a little, then try again.
+                eprintln!("accept: {e}; retrying in 100 ms");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
         };
         members += 1;
         tokio::spawn(member(stream, members, room.clone()));

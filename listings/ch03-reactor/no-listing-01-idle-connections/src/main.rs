@@ -20,12 +20,24 @@ fn run(listener: TcpListener) -> io::Result<()> {
     loop {
         let (stream, _peer) = match listener.accept() {
             Ok(accepted) => accepted,
+            // A client that gave up before we accepted it: not our error.
             Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
-            Err(e) => return Err(e),
+            // Out of file descriptors, most likely: the client waits in
+            // the backlog, and we wait a little before we try again.
+            Err(e) => {
+                eprintln!("accept: {e}; retrying in 100 ms");
+                thread::sleep(Duration::from_millis(100));
+                continue;
+            }
         };
-        thread::spawn(move || {
+        let spawned = thread::Builder::new().spawn(move || {
+            // An error ends this client's thread, and nothing else.
             let _ = echo(stream);
         });
+        if let Err(e) = spawned {
+            // No thread for it: this client's connection is closed.
+            eprintln!("spawn: {e}");
+        }
     }
 }
 
@@ -100,6 +112,12 @@ fn connect(
         let threads = base_threads + clients.len() as u64;
         let start = Instant::now();
         while status("Threads:") != threads {
+            // The server's `accept` may be failing for want of a file
+            // descriptor: it waits and retries, and we can tell by
+            // trying to open a file ourselves.
+            if let Err(e) = File::open("/dev/null") {
+                return (clients, Some(e));
+            }
             if let Ok(result) = server.try_recv() {
                 let e = result.err();
                 let e = e.unwrap_or(io::Error::other("the server stopped"));
