@@ -414,7 +414,6 @@ impl Reactor {
     }
 }
 
-// ANCHOR: accept-retry
 impl Reactor {
     /// `accept` failed for a reason that is not the client's: most
     /// likely the process is out of file descriptors (`EMFILE`), or
@@ -453,7 +452,6 @@ impl Reactor {
 
 /// How long a listener rests after `accept` failed for lack of resources.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
-// ANCHOR_END: accept-retry
 
 impl Reactor {
     fn accept(&mut self, token: Token) {
