@@ -12,6 +12,11 @@
 //! A line that is exactly `{or}` separates alternatives: the output must
 //! match one of them whole. A program whose output depends on the machine
 //! (how many file descriptors it may open, say) states each outcome.
+//!
+//! A line that starts with `{0+}` matches the output's next lines, as
+//! many as match the rest of it, none included (greedy: the lines after
+//! it must not match it too). For a log line that a server writes each
+//! time it retries, for as long as something lasts.
 
 use regex::Regex;
 use std::sync::LazyLock;
@@ -46,6 +51,9 @@ pub fn check(pattern: &str, text: &str) -> Result<(), String> {
 
 fn check_one(p: &[&str], text: &str) -> Result<(), String> {
     let t: Vec<&str> = text.lines().collect();
+    if p.iter().any(|l| l.starts_with(REPEAT)) {
+        return check_repeats(p, &t);
+    }
     if p.len() != t.len() {
         return Err(format!(
             "the pattern has {} lines, the output {}",
@@ -59,6 +67,33 @@ fn check_one(p: &[&str], text: &str) -> Result<(), String> {
         })?;
     }
     Ok(())
+}
+
+const REPEAT: &str = "{0+}";
+
+/// `check_one` for a pattern with repeated lines: walks both, a pattern
+/// line with `{0+}` taking every output line that matches it.
+fn check_repeats(p: &[&str], t: &[&str]) -> Result<(), String> {
+    let mut next = 0; // The next output line to match.
+    for pl in p {
+        if let Some(repeated) = pl.strip_prefix(REPEAT) {
+            while next < t.len() && check_line(repeated, t[next]).is_ok() {
+                next += 1;
+            }
+            continue;
+        }
+        let Some(tl) = t.get(next) else {
+            return Err(format!("the output ends before `{pl}`"));
+        };
+        check_line(pl, tl).map_err(|e| {
+            format!("line {}: {e}\n  pattern: {pl}\n  output:  {tl}", next + 1)
+        })?;
+        next += 1;
+    }
+    match t.get(next) {
+        None => Ok(()),
+        Some(tl) => Err(format!("line {}: more output: {tl}", next + 1)),
+    }
 }
 
 fn check_line(pattern: &str, line: &str) -> Result<(), String> {
@@ -130,6 +165,16 @@ mod tests {
         assert!(check(p, "a 1\nstopped").is_err());
         let e = check(p, "a 3\nb").unwrap_err();
         assert!(e.contains("alternative 1") && e.contains("alternative 2"));
+    }
+
+    #[test]
+    fn repeated_lines_match_none_or_many() {
+        let p = "a {int:1..=2}\n{0+}retry {int:0..=9}\nend";
+        assert!(check(p, "a 1\nend").is_ok());
+        assert!(check(p, "a 1\nretry 1\nretry 2\nend").is_ok());
+        assert!(check(p, "a 1\nretry 1\nretry 20\nend").is_err());
+        assert!(check(p, "a 1\nretry 1").is_err());
+        assert!(check(p, "a 1\nend\nmore").is_err());
     }
 
     #[test]

@@ -278,8 +278,7 @@ impl Reactor {
     fn timeout(&self) -> Option<Duration> {
         let now = Instant::now();
         let next = self.paused.iter().map(|(_, at)| *at).min();
-        let retry = next.map(|at| at.saturating_duration_since(now));
-        retry
+        next.map(|at| at.saturating_duration_since(now))
     }
 }
 
