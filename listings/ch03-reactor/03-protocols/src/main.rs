@@ -17,7 +17,10 @@ use mio::{Events, Interest, Poll, Token};
 pub trait Protocol {
     fn connection_made(&mut self, _transport: &Transport) {}
     fn data_received(&mut self, transport: &Transport, data: &[u8]);
-    fn connection_lost(&mut self) {}
+    /// The peer will send nothing more. We may still write: the
+    /// connection closes once what we wrote is sent.
+    fn read_connection_lost(&mut self, _transport: &Transport) {}
+    fn connection_lost(&mut self, _reason: Lost) {}
 }
 
 /// Builds one protocol for each new connection.
@@ -29,6 +32,18 @@ impl<F: FnMut() -> Box<dyn Protocol>> Factory for F {
     fn build_protocol(&mut self) -> Box<dyn Protocol> {
         self()
     }
+}
+
+/// Why a connection ended: the `reason` of Twisted's `connectionLost`.
+#[derive(Debug)]
+pub enum Lost {
+    /// Cleanly: both sides closed, after everything we wrote was sent.
+    Done,
+    /// By `abort_connection`: what was not sent yet is dropped.
+    Aborted,
+    /// By an error: a reset by the peer (`ConnectionReset`), a peer that
+    /// does not read, a protocol that panicked...
+    Failed(io::Error),
 }
 // ANCHOR_END: traits
 
@@ -50,12 +65,13 @@ struct Outbox {
     closing: bool,  // The protocol asked to close, after a flush.
     overflow: bool, // The peer reads too slowly: close it now.
     queued: bool,   // Its token is on the reactor's dirty list.
+    aborted: bool,  // The protocol asked to close now.
 }
 
 impl Transport {
     pub fn write(&self, data: &[u8]) {
         let mut outbox = self.outbox.borrow_mut();
-        if outbox.closing || outbox.overflow {
+        if outbox.closing || outbox.overflow || outbox.aborted {
             return;
         }
         if outbox.bytes.len() + data.len() > MAX_OUTBOX {
@@ -70,6 +86,14 @@ impl Transport {
     pub fn lose_connection(&self) {
         let mut outbox = self.outbox.borrow_mut();
         outbox.closing = true;
+        self.mark_dirty(&mut outbox);
+    }
+
+    /// Closes the connection now, dropping what is not sent yet:
+    /// Twisted's `abortConnection`.
+    pub fn abort_connection(&self) {
+        let mut outbox = self.outbox.borrow_mut();
+        outbox.aborted = true;
         self.mark_dirty(&mut outbox);
     }
 
@@ -97,6 +121,9 @@ impl Connection {
     fn drive(&mut self) -> io::Result<bool> {
         let mut buf = [0; 16 * 1024];
         loop {
+            if self.transport.outbox.borrow().aborted {
+                return Ok(false); // Now, whatever is left to send.
+            }
             if !self.flush()? {
                 return Ok(true); // Wait until it is writable.
             }
@@ -105,7 +132,12 @@ impl Connection {
                 return Ok(false);
             }
             match self.stream.read(&mut buf) {
-                Ok(0) => self.eof = true,
+                Ok(0) => {
+                    // The peer is done sending; we may still answer.
+                    self.eof = true;
+                    let (p, t) = (&mut self.protocol, &self.transport);
+                    guard(|| p.read_connection_lost(t))?;
+                }
                 Ok(n) => {
                     let (p, t) = (&mut self.protocol, &self.transport);
                     guard(|| p.data_received(t, &buf[..n]))?;
@@ -227,8 +259,17 @@ impl Reactor {
         let Some(conn) = self.connections.get_mut(&token) else {
             return; // Closed already.
         };
-        if !matches!(conn.drive(), Ok(true)) {
-            self.close(token);
+        if conn.transport.outbox.borrow().aborted {
+            return self.close(token, Lost::Aborted);
+        }
+        let driven = conn.drive();
+        if conn.transport.outbox.borrow().aborted {
+            return self.close(token, Lost::Aborted);
+        }
+        match driven {
+            Ok(true) => {} // More to come.
+            Ok(false) => self.close(token, Lost::Done),
+            Err(e) => self.close(token, Lost::Failed(e)),
         }
     }
 }
@@ -255,7 +296,8 @@ impl Reactor {
                 // Nothing to send or close: it was read dry already.
                 let owed = !outbox.bytes.is_empty()
                     || outbox.closing
-                    || outbox.overflow;
+                    || outbox.overflow
+                    || outbox.aborted;
                 drop(outbox);
                 if owed {
                     self.drive(token);
@@ -336,19 +378,19 @@ impl Reactor {
             self.connections.insert(conn_token, conn);
             match made {
                 Ok(()) => self.drive(conn_token),
-                Err(_) => self.close(conn_token),
+                Err(e) => self.close(conn_token, Lost::Failed(e)),
             }
         }
     }
 
-    fn close(&mut self, token: Token) {
+    fn close(&mut self, token: Token, reason: Lost) {
         let Some(mut conn) = self.connections.remove(&token) else {
             return;
         };
         // From now on, writes through this transport are dropped.
         conn.transport.outbox.borrow_mut().closing = true;
         let _ = self.poll.registry().deregister(&mut conn.stream);
-        let _ = guard(|| conn.protocol.connection_lost());
+        let _ = guard(|| conn.protocol.connection_lost(reason));
     } // Dropping `conn` closes its socket.
 }
 
@@ -753,5 +795,94 @@ mod tests {
             .expect("the waiting client was lost");
         assert_eq!(&buf, b"ping");
         assert!(served(addr));
+    }
+    /// Counts what it hears, and says how much once the peer is done;
+    /// answers `ping`; on `abort`, writes a little and aborts. Reports each reason for
+    /// closing on `lost`.
+    struct Tally {
+        bytes: usize,
+        lost: std::sync::mpsc::Sender<String>,
+    }
+
+    impl Protocol for Tally {
+        fn data_received(&mut self, t: &Transport, data: &[u8]) {
+            self.bytes += data.len();
+            if data.ends_with(b"ping") {
+                t.write(b"pong");
+            }
+            if data.ends_with(b"abort") {
+                t.write(&[b'x'; 64 * 1024]); // Never sent.
+                t.abort_connection();
+            }
+        }
+
+        fn read_connection_lost(&mut self, t: &Transport) {
+            t.write(format!("got {} bytes\n", self.bytes).as_bytes());
+        }
+
+        fn connection_lost(&mut self, reason: Lost) {
+            let reason = match reason {
+                Lost::Failed(e) => format!("Failed({:?})", e.kind()),
+                other => format!("{other:?}"),
+            };
+            let _ = self.lost.send(reason);
+        }
+    }
+
+    fn start_tally() -> (SocketAddr, std::sync::mpsc::Receiver<String>) {
+        let (lost, reasons) = std::sync::mpsc::channel();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        thread::spawn(move || {
+            let mut reactor = Reactor::new()?;
+            reactor.listen_tcp(listener, move || {
+                let lost = lost.clone();
+                Box::new(Tally { bytes: 0, lost }) as Box<dyn Protocol>
+            })?;
+            reactor.run()
+        });
+        (addr, reasons)
+    }
+
+    #[test]
+    fn a_protocol_answers_after_the_peer_is_done() {
+        let _s = serial();
+        let (addr, reasons) = start_tally();
+        let mut c = connect(addr);
+        c.write_all(&[b'y'; 100_000]).unwrap();
+        c.shutdown(Shutdown::Write).unwrap();
+        let mut answer = String::new();
+        c.read_to_string(&mut answer).unwrap(); // Then the server closes.
+        assert_eq!(answer, "got 100000 bytes\n");
+        let reason = reasons.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert_eq!(reason, "Done");
+    }
+
+    #[test]
+    fn connection_lost_says_why() {
+        let _s = serial();
+        let (addr, reasons) = start_tally();
+        let why = || reasons.recv_timeout(Duration::from_secs(5)).unwrap();
+        // Aborted: what it wrote is dropped, and the connection ends.
+        let mut c = connect(addr);
+        c.write_all(b"abort").unwrap();
+        let mut got = Vec::new();
+        match c.read_to_end(&mut got) {
+            Ok(_) => assert!(got.is_empty(), "{} bytes sent", got.len()),
+            Err(e) => assert_eq!(e.kind(), ErrorKind::ConnectionReset),
+        }
+        assert_eq!(why(), "Aborted");
+        // Failed: the peer closes with bytes it never read, so its
+        // kernel sends a reset, which our next read reports.
+        let mut c = connect(addr);
+        c.write_all(b"ping").unwrap();
+        thread::sleep(Duration::from_millis(100)); // The pong is here.
+        drop(c);
+        assert_eq!(why(), "Failed(ConnectionReset)");
+        // Done: the peer closes, and we owe nothing.
+        let c = connect(addr);
+        c.shutdown(Shutdown::Write).unwrap();
+        drop(c);
+        assert_eq!(why(), "Done");
     }
 }

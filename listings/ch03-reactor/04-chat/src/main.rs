@@ -15,7 +15,10 @@ use mio::{Events, Interest, Poll, Token};
 pub trait Protocol {
     fn connection_made(&mut self, _transport: &Transport) {}
     fn data_received(&mut self, transport: &Transport, data: &[u8]);
-    fn connection_lost(&mut self) {}
+    /// The peer will send nothing more. We may still write: the
+    /// connection closes once what we wrote is sent.
+    fn read_connection_lost(&mut self, _transport: &Transport) {}
+    fn connection_lost(&mut self, _reason: Lost) {}
 }
 
 /// Builds one protocol for each new connection.
@@ -27,6 +30,18 @@ impl<F: FnMut() -> Box<dyn Protocol>> Factory for F {
     fn build_protocol(&mut self) -> Box<dyn Protocol> {
         self()
     }
+}
+
+/// Why a connection ended: the `reason` of Twisted's `connectionLost`.
+#[derive(Debug)]
+pub enum Lost {
+    /// Cleanly: both sides closed, after everything we wrote was sent.
+    Done,
+    /// By `abort_connection`: what was not sent yet is dropped.
+    Aborted,
+    /// By an error: a reset by the peer (`ConnectionReset`), a peer that
+    /// does not read, a protocol that panicked...
+    Failed(io::Error),
 }
 
 /// Past this many unsent bytes, a connection is closed.
@@ -46,12 +61,13 @@ struct Outbox {
     closing: bool,  // The protocol asked to close, after a flush.
     overflow: bool, // The peer reads too slowly: close it now.
     queued: bool,   // Its token is on the reactor's dirty list.
+    aborted: bool,  // The protocol asked to close now.
 }
 
 impl Transport {
     pub fn write(&self, data: &[u8]) {
         let mut outbox = self.outbox.borrow_mut();
-        if outbox.closing || outbox.overflow {
+        if outbox.closing || outbox.overflow || outbox.aborted {
             return;
         }
         if outbox.bytes.len() + data.len() > MAX_OUTBOX {
@@ -66,6 +82,14 @@ impl Transport {
     pub fn lose_connection(&self) {
         let mut outbox = self.outbox.borrow_mut();
         outbox.closing = true;
+        self.mark_dirty(&mut outbox);
+    }
+
+    /// Closes the connection now, dropping what is not sent yet:
+    /// Twisted's `abortConnection`.
+    pub fn abort_connection(&self) {
+        let mut outbox = self.outbox.borrow_mut();
+        outbox.aborted = true;
         self.mark_dirty(&mut outbox);
     }
 
@@ -91,6 +115,9 @@ impl Connection {
     fn drive(&mut self) -> io::Result<bool> {
         let mut buf = [0; 16 * 1024];
         loop {
+            if self.transport.outbox.borrow().aborted {
+                return Ok(false); // Now, whatever is left to send.
+            }
             if !self.flush()? {
                 return Ok(true); // Wait until it is writable.
             }
@@ -99,7 +126,12 @@ impl Connection {
                 return Ok(false);
             }
             match self.stream.read(&mut buf) {
-                Ok(0) => self.eof = true,
+                Ok(0) => {
+                    // The peer is done sending; we may still answer.
+                    self.eof = true;
+                    let (p, t) = (&mut self.protocol, &self.transport);
+                    guard(|| p.read_connection_lost(t))?;
+                }
                 Ok(n) => {
                     let (p, t) = (&mut self.protocol, &self.transport);
                     guard(|| p.data_received(t, &buf[..n]))?;
@@ -215,8 +247,17 @@ impl Reactor {
         let Some(conn) = self.connections.get_mut(&token) else {
             return; // Closed already.
         };
-        if !matches!(conn.drive(), Ok(true)) {
-            self.close(token);
+        if conn.transport.outbox.borrow().aborted {
+            return self.close(token, Lost::Aborted);
+        }
+        let driven = conn.drive();
+        if conn.transport.outbox.borrow().aborted {
+            return self.close(token, Lost::Aborted);
+        }
+        match driven {
+            Ok(true) => {} // More to come.
+            Ok(false) => self.close(token, Lost::Done),
+            Err(e) => self.close(token, Lost::Failed(e)),
         }
     }
 }
@@ -241,7 +282,8 @@ impl Reactor {
                 // Nothing to send or close: it was read dry already.
                 let owed = !outbox.bytes.is_empty()
                     || outbox.closing
-                    || outbox.overflow;
+                    || outbox.overflow
+                    || outbox.aborted;
                 drop(outbox);
                 if owed {
                     self.drive(token);
@@ -319,19 +361,19 @@ impl Reactor {
             self.connections.insert(conn_token, conn);
             match made {
                 Ok(()) => self.drive(conn_token),
-                Err(_) => self.close(conn_token),
+                Err(e) => self.close(conn_token, Lost::Failed(e)),
             }
         }
     }
 
-    fn close(&mut self, token: Token) {
+    fn close(&mut self, token: Token, reason: Lost) {
         let Some(mut conn) = self.connections.remove(&token) else {
             return;
         };
         // From now on, writes through this transport are dropped.
         conn.transport.outbox.borrow_mut().closing = true;
         let _ = self.poll.registry().deregister(&mut conn.stream);
-        let _ = guard(|| conn.protocol.connection_lost());
+        let _ = guard(|| conn.protocol.connection_lost(reason));
     } // Dropping `conn` closes its socket.
 }
 
@@ -385,7 +427,7 @@ impl Protocol for Chat {
         }
     }
 
-    fn connection_lost(&mut self) {
+    fn connection_lost(&mut self, _reason: Lost) {
         self.room.borrow_mut().remove(&self.id);
     }
 }
@@ -552,8 +594,8 @@ mod tests {
             }
         }
 
-        fn connection_lost(&mut self) {
-            self.0.connection_lost();
+        fn connection_lost(&mut self, reason: Lost) {
+            self.0.connection_lost(reason);
             let news = format!("user {} left\n", self.0.id);
             for other in self.0.room.borrow().values() {
                 other.write(news.as_bytes());

@@ -16,7 +16,10 @@ use mio::{Events, Interest, Poll, Token};
 pub trait Protocol {
     fn connection_made(&mut self, _transport: &Transport) {}
     fn data_received(&mut self, transport: &Transport, data: &[u8]);
-    fn connection_lost(&mut self) {}
+    /// The peer will send nothing more. We may still write: the
+    /// connection closes once what we wrote is sent.
+    fn read_connection_lost(&mut self, _transport: &Transport) {}
+    fn connection_lost(&mut self, _reason: Lost) {}
 }
 
 /// Builds one protocol for each new connection.
@@ -28,6 +31,18 @@ impl<F: FnMut() -> Box<dyn Protocol>> Factory for F {
     fn build_protocol(&mut self) -> Box<dyn Protocol> {
         self()
     }
+}
+
+/// Why a connection ended: the `reason` of Twisted's `connectionLost`.
+#[derive(Debug)]
+pub enum Lost {
+    /// Cleanly: both sides closed, after everything we wrote was sent.
+    Done,
+    /// By `abort_connection`: what was not sent yet is dropped.
+    Aborted,
+    /// By an error: a reset by the peer (`ConnectionReset`), a peer that
+    /// does not read, a protocol that panicked...
+    Failed(io::Error),
 }
 
 /// Past this many unsent bytes, a connection is closed.
@@ -47,12 +62,13 @@ struct Outbox {
     closing: bool,  // The protocol asked to close, after a flush.
     overflow: bool, // The peer reads too slowly: close it now.
     queued: bool,   // Its token is on the reactor's dirty list.
+    aborted: bool,  // The protocol asked to close now.
 }
 
 impl Transport {
     pub fn write(&self, data: &[u8]) {
         let mut outbox = self.outbox.borrow_mut();
-        if outbox.closing || outbox.overflow {
+        if outbox.closing || outbox.overflow || outbox.aborted {
             return;
         }
         if outbox.bytes.len() + data.len() > MAX_OUTBOX {
@@ -67,6 +83,14 @@ impl Transport {
     pub fn lose_connection(&self) {
         let mut outbox = self.outbox.borrow_mut();
         outbox.closing = true;
+        self.mark_dirty(&mut outbox);
+    }
+
+    /// Closes the connection now, dropping what is not sent yet:
+    /// Twisted's `abortConnection`.
+    pub fn abort_connection(&self) {
+        let mut outbox = self.outbox.borrow_mut();
+        outbox.aborted = true;
         self.mark_dirty(&mut outbox);
     }
 
@@ -168,6 +192,9 @@ impl Connection {
     fn drive(&mut self) -> io::Result<bool> {
         let mut buf = [0; 16 * 1024];
         loop {
+            if self.transport.outbox.borrow().aborted {
+                return Ok(false); // Now, whatever is left to send.
+            }
             if !self.flush()? {
                 return Ok(true); // Wait until it is writable.
             }
@@ -176,7 +203,12 @@ impl Connection {
                 return Ok(false);
             }
             match self.stream.read(&mut buf) {
-                Ok(0) => self.eof = true,
+                Ok(0) => {
+                    // The peer is done sending; we may still answer.
+                    self.eof = true;
+                    let (p, t) = (&mut self.protocol, &self.transport);
+                    guard(|| p.read_connection_lost(t))?;
+                }
                 Ok(n) => {
                     let (p, t) = (&mut self.protocol, &self.transport);
                     guard(|| p.data_received(t, &buf[..n]))?;
@@ -306,8 +338,17 @@ impl Reactor {
         let Some(conn) = self.connections.get_mut(&token) else {
             return; // Closed already.
         };
-        if !matches!(conn.drive(), Ok(true)) {
-            self.close(token);
+        if conn.transport.outbox.borrow().aborted {
+            return self.close(token, Lost::Aborted);
+        }
+        let driven = conn.drive();
+        if conn.transport.outbox.borrow().aborted {
+            return self.close(token, Lost::Aborted);
+        }
+        match driven {
+            Ok(true) => {} // More to come.
+            Ok(false) => self.close(token, Lost::Done),
+            Err(e) => self.close(token, Lost::Failed(e)),
         }
     }
 }
@@ -332,7 +373,8 @@ impl Reactor {
                 // Nothing to send or close: it was read dry already.
                 let owed = !outbox.bytes.is_empty()
                     || outbox.closing
-                    || outbox.overflow;
+                    || outbox.overflow
+                    || outbox.aborted;
                 drop(outbox);
                 if owed {
                     self.drive(token);
@@ -415,19 +457,19 @@ impl Reactor {
             self.connections.insert(conn_token, conn);
             match made {
                 Ok(()) => self.drive(conn_token),
-                Err(_) => self.close(conn_token),
+                Err(e) => self.close(conn_token, Lost::Failed(e)),
             }
         }
     }
 
-    fn close(&mut self, token: Token) {
+    fn close(&mut self, token: Token, reason: Lost) {
         let Some(mut conn) = self.connections.remove(&token) else {
             return;
         };
         // From now on, writes through this transport are dropped.
         conn.transport.outbox.borrow_mut().closing = true;
         let _ = self.poll.registry().deregister(&mut conn.stream);
-        let _ = guard(|| conn.protocol.connection_lost());
+        let _ = guard(|| conn.protocol.connection_lost(reason));
     } // Dropping `conn` closes its socket.
 }
 
@@ -480,7 +522,7 @@ impl Protocol for Chat {
         }
     }
 
-    fn connection_lost(&mut self) {
+    fn connection_lost(&mut self, _reason: Lost) {
         self.room.borrow_mut().remove(&self.id);
         if let Some(timer) = self.silence.timer.take() {
             self.timers.cancel(timer);
@@ -521,6 +563,10 @@ fn watch(
         if silent >= s.limit {
             t2.write(b"idle too long\n");
             t2.lose_connection();
+            // A member who does not read would keep that close waiting
+            // for a flush for ever: we give it as long again, no more.
+            let t3 = t2.clone();
+            timers2.call_later(s.limit, move || t3.abort_connection());
         } else {
             watch(&timers2, &t2, &s, s.limit - silent);
         }
@@ -589,6 +635,13 @@ mod tests {
     use std::net::{SocketAddr, TcpStream};
     use std::thread;
 
+    /// One test counts the process's file descriptors: one at a time.
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn start(idle: Duration, period: Duration) -> SocketAddr {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
@@ -612,6 +665,7 @@ mod tests {
 
     #[test]
     fn timers_run_in_deadline_order_unless_cancelled() {
+        let _s = serial();
         let timers = Timers::default();
         let log = Rc::new(RefCell::new(Vec::new()));
         for (name, ms) in [("b", 20), ("a", 10), ("c", 30)] {
@@ -632,6 +686,7 @@ mod tests {
 
     #[test]
     fn a_silent_member_is_closed_a_talking_one_is_not() {
+        let _s = serial();
         let addr = start(Duration::from_millis(400), Duration::from_secs(60));
         let (_silent, mut rs) = join(addr);
         let joined = Instant::now();
@@ -665,8 +720,73 @@ mod tests {
         assert!(read_line(&mut rt).ends_with(": still here?\n"));
     }
 
+    /// The process's open file descriptors (Linux lists them in
+    /// `/proc/self/fd`, macOS and the BSDs in `/dev/fd`).
+    fn open_fds() -> usize {
+        let dir = if cfg!(target_os = "linux") {
+            "/proc/self/fd"
+        } else {
+            "/dev/fd"
+        };
+        std::fs::read_dir(dir).unwrap().count()
+    }
+
+    /// How many bytes the kernel takes, on this machine, for a loopback
+    /// peer that does not read.
+    fn kernel_holds() -> usize {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let _peer = TcpStream::connect(listener.local_addr().unwrap());
+        let (mut sender, _) = listener.accept().unwrap();
+        sender.set_nonblocking(true).unwrap();
+        let mut held = 0;
+        while let Ok(n) = sender.write(&[0; 100_000]) {
+            held += n;
+            assert!(held < 256 << 20, "the kernel takes without end");
+        }
+        held
+    }
+
+    /// A member who neither talks nor reads, while another talks a lot:
+    /// the kernel's buffers towards it fill up, and its outbox holds the
+    /// rest. When its silence is up, the goodbye cannot be flushed; the
+    /// server must close it anyway.
+    #[test]
+    fn a_silent_member_who_does_not_read_is_closed_too() {
+        let _s = serial();
+        let addr = start(Duration::from_millis(500), Duration::from_secs(60));
+        drop(join(addr)); // The server is up.
+        thread::sleep(Duration::from_millis(100));
+        let before = open_fds();
+        let (hog, rhog) = join(addr);
+        let (mut talker, rt) = join(addr);
+        let line = [vec![b'x'; 999], vec![b'\n']].concat();
+        // In 100 KB bursts, half a megabyte more than the kernel holds
+        // for a peer that does not read: the outbox keeps that, less
+        // than its bound of `MAX_OUTBOX`.
+        let bursts = (kernel_holds() + (512 << 10)) / 100_000;
+        let start = Instant::now();
+        for _ in 0..bursts {
+            for _ in 0..100 {
+                talker.write_all(&line).unwrap();
+            }
+            thread::sleep(Duration::from_millis(2));
+        }
+        assert!(start.elapsed() < Duration::from_millis(450), "too slow");
+        drop((talker, rt)); // The server closes its side too.
+        // The hog's socket on the server's side is closed in the end:
+        // only the hog's own two descriptors (its stream and the clone
+        // that reads) remain.
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while open_fds() > before + 2 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(open_fds(), before + 2, "the hog's connection stayed open");
+        drop((hog, rhog));
+    }
+
     #[test]
     fn everyone_hears_the_tick() {
+        let _s = serial();
         let addr = start(Duration::from_secs(60), Duration::from_millis(100));
         let (_a, mut ra) = join(addr);
         let (_b, mut rb) = join(addr);

@@ -16,7 +16,10 @@ use mio::{Events, Interest, Poll, Token};
 pub trait Protocol {
     fn connection_made(&mut self, _transport: &Transport) {}
     fn data_received(&mut self, transport: &Transport, data: &[u8]);
-    fn connection_lost(&mut self) {}
+    /// The peer will send nothing more. We may still write: the
+    /// connection closes once what we wrote is sent.
+    fn read_connection_lost(&mut self, _transport: &Transport) {}
+    fn connection_lost(&mut self, _reason: Lost) {}
     /// New: an outgoing connection could not be made.
     fn connection_failed(&mut self, _error: io::Error) {}
 }
@@ -29,6 +32,30 @@ pub trait Factory {
 impl<F: FnMut() -> Box<dyn Protocol>> Factory for F {
     fn build_protocol(&mut self) -> Box<dyn Protocol> {
         self()
+    }
+}
+
+/// Why a connection ended: the `reason` of Twisted's `connectionLost`.
+#[derive(Debug)]
+pub enum Lost {
+    /// Cleanly: both sides closed, after everything we wrote was sent.
+    Done,
+    /// By `abort_connection`: what was not sent yet is dropped.
+    Aborted,
+    /// By an error: a reset by the peer (`ConnectionReset`), a peer that
+    /// does not read, a protocol that panicked...
+    Failed(io::Error),
+}
+
+impl From<Lost> for io::Error {
+    fn from(lost: Lost) -> io::Error {
+        match lost {
+            Lost::Done => truncated(),
+            Lost::Aborted => {
+                io::Error::new(ErrorKind::ConnectionAborted, "aborted")
+            }
+            Lost::Failed(e) => e,
+        }
     }
 }
 
@@ -49,12 +76,13 @@ struct Outbox {
     closing: bool,  // The protocol asked to close, after a flush.
     overflow: bool, // The peer reads too slowly: close it now.
     queued: bool,   // Its token is on the reactor's dirty list.
+    aborted: bool,  // The protocol asked to close now.
 }
 
 impl Transport {
     pub fn write(&self, data: &[u8]) {
         let mut outbox = self.outbox.borrow_mut();
-        if outbox.closing || outbox.overflow {
+        if outbox.closing || outbox.overflow || outbox.aborted {
             return;
         }
         if outbox.bytes.len() + data.len() > MAX_OUTBOX {
@@ -69,6 +97,14 @@ impl Transport {
     pub fn lose_connection(&self) {
         let mut outbox = self.outbox.borrow_mut();
         outbox.closing = true;
+        self.mark_dirty(&mut outbox);
+    }
+
+    /// Closes the connection now, dropping what is not sent yet:
+    /// Twisted's `abortConnection`.
+    pub fn abort_connection(&self) {
+        let mut outbox = self.outbox.borrow_mut();
+        outbox.aborted = true;
         self.mark_dirty(&mut outbox);
     }
 
@@ -180,6 +216,9 @@ impl Connection {
     fn drive(&mut self) -> io::Result<bool> {
         let mut buf = [0; 16 * 1024];
         loop {
+            if self.transport.outbox.borrow().aborted {
+                return Ok(false); // Now, whatever is left to send.
+            }
             if !self.flush()? {
                 return Ok(true); // Wait until it is writable.
             }
@@ -188,7 +227,12 @@ impl Connection {
                 return Ok(false);
             }
             match self.stream.read(&mut buf) {
-                Ok(0) => self.eof = true,
+                Ok(0) => {
+                    // The peer is done sending; we may still answer.
+                    self.eof = true;
+                    let (p, t) = (&mut self.protocol, &self.transport);
+                    guard(|| p.read_connection_lost(t))?;
+                }
                 Ok(n) => {
                     let (p, t) = (&mut self.protocol, &self.transport);
                     guard(|| p.data_received(t, &buf[..n]))?;
@@ -321,26 +365,30 @@ impl Reactor {
         let Some(conn) = self.connections.get_mut(&token) else {
             return; // Closed already.
         };
+        if conn.transport.outbox.borrow().aborted {
+            return self.close(token, Lost::Aborted);
+        }
         if conn.connecting {
             match conn.connected() {
                 Ok(false) => return, // Not yet.
                 Ok(true) => {
                     conn.connecting = false;
                     let (p, t) = (&mut conn.protocol, &conn.transport);
-                    if guard(|| p.connection_made(t)).is_err() {
-                        return self.close(token);
+                    if let Err(e) = guard(|| p.connection_made(t)) {
+                        return self.close(token, Lost::Failed(e));
                     }
                 }
-                Err(e) => {
-                    let mut conn = self.connections.remove(&token).unwrap();
-                    let _ = self.poll.registry().deregister(&mut conn.stream);
-                    let _ = guard(|| conn.protocol.connection_failed(e));
-                    return;
-                }
+                Err(e) => return self.close(token, Lost::Failed(e)),
             }
         }
-        if !matches!(conn.drive(), Ok(true)) {
-            self.close(token);
+        let driven = conn.drive();
+        if conn.transport.outbox.borrow().aborted {
+            return self.close(token, Lost::Aborted);
+        }
+        match driven {
+            Ok(true) => {} // More to come.
+            Ok(false) => self.close(token, Lost::Done),
+            Err(e) => self.close(token, Lost::Failed(e)),
         }
     }
 }
@@ -365,7 +413,8 @@ impl Reactor {
                 // Nothing to send or close: it was read dry already.
                 let owed = !outbox.bytes.is_empty()
                     || outbox.closing
-                    || outbox.overflow;
+                    || outbox.overflow
+                    || outbox.aborted;
                 drop(outbox);
                 if owed {
                     self.drive(token);
@@ -449,7 +498,7 @@ impl Reactor {
             self.connections.insert(conn_token, conn);
             match made {
                 Ok(()) => self.drive(conn_token),
-                Err(_) => self.close(conn_token),
+                Err(e) => self.close(conn_token, Lost::Failed(e)),
             }
         }
     }
@@ -494,14 +543,19 @@ impl Reactor {
 // ANCHOR_END: connect
 
 impl Reactor {
-    fn close(&mut self, token: Token) {
+    fn close(&mut self, token: Token, reason: Lost) {
         let Some(mut conn) = self.connections.remove(&token) else {
             return;
         };
         // From now on, writes through this transport are dropped.
         conn.transport.outbox.borrow_mut().closing = true;
         let _ = self.poll.registry().deregister(&mut conn.stream);
-        let _ = guard(|| conn.protocol.connection_lost());
+        let p = &mut conn.protocol;
+        let _ = match conn.connecting {
+            // It never connected: for its protocol, connecting failed.
+            true => guard(|| p.connection_failed(reason.into())),
+            false => guard(|| p.connection_lost(reason)),
+        };
     } // Dropping `conn` closes its socket.
 }
 
@@ -564,10 +618,13 @@ impl Protocol for GetPage {
         transport.lose_connection();
     }
 
-    fn connection_lost(&mut self) {
+    fn connection_lost(&mut self, reason: Lost) {
         // The server closed first: the page ends here, or is cut short.
         if self.on_page.is_some() {
-            let result = parse(&self.response, true);
+            let result = match reason {
+                Lost::Done => parse(&self.response, true),
+                other => Err(other.into()), // A reset is no end of page.
+            };
             self.fire(result.and_then(|page| page.ok_or(truncated())));
         }
     }
@@ -955,5 +1012,23 @@ mod tests {
         let done = || *pages.borrow() == 100 || start.elapsed().as_secs() >= 5;
         reactor.run_until(done).unwrap();
         assert_eq!(*pages.borrow(), 100);
+    }
+    /// A server that sends the start of a close-delimited response, then
+    /// closes with our request unread: its kernel sends a reset, not a
+    /// close. The body did not end; it was cut.
+    #[test]
+    fn a_reset_in_a_close_delimited_body_is_an_error() {
+        let _s = serial();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut buf = [0; 1];
+            let _ = stream.peek(&mut buf); // The request is here, unread.
+            let _ = stream.write_all(b"HTTP/1.0 200 OK\r\n\r\n<p>half a p");
+        }); // `stream` is dropped with unread bytes: a reset.
+        let result = fetch(&url(addr));
+        let e = result.expect_err("a page cut by a reset was accepted");
+        assert_eq!(e.kind(), ErrorKind::ConnectionReset);
     }
 }
