@@ -1,12 +1,12 @@
 //! A closed-loop load generator for echo servers, on one thread.
 //!
 //! Each connection sends a message, waits for all of it to come back,
-//! notes the round trip, and sends the next one. It uses only `std` and
-//! `mio`, so other programs can include this file as a module.
+//! notes the round trip, and sends the next one. It uses only `std`,
+//! `mio` and `libc`, so other programs can include this file as a module.
 
+extern crate libc; // `mdbook test` links crates by name
 extern crate mio; // `mdbook test` links crates by name
 
-use std::fs;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -195,21 +195,21 @@ fn drive_all(
     Ok(latencies)
 }
 
-/// CPU time (user and system) of the calling thread, from
-/// `/proc/thread-self/stat`, which counts in ticks of 1/100 s on Linux.
+/// CPU time (user and system) of the calling thread: POSIX's
+/// `CLOCK_THREAD_CPUTIME_ID`, which Linux, macOS and the BSDs provide.
 pub fn thread_cpu() -> io::Result<Duration> {
-    let stat = fs::read_to_string("/proc/thread-self/stat")?;
-    // The command name may hold spaces: count fields after its ')'.
-    let after = stat.rfind(')').map_or("", |i| &stat[i + 1..]);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let tick = |i: usize| -> io::Result<u64> {
-        fields
-            .get(i)
-            .and_then(|f| f.parse().ok())
-            .ok_or_else(|| io::Error::other("unexpected /proc format"))
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
     };
-    // utime and stime: fields 14 and 15 of the line, 12 and 13 here.
-    Ok(Duration::from_millis((tick(11)? + tick(12)?) * 10))
+    // SAFETY: `t` is a valid `timespec` for the call to fill in.
+    let r =
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    if r != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let (secs, nanos) = (t.tv_sec as u64, t.tv_nsec as u32);
+    Ok(Duration::new(secs, nanos))
 }
 
 // The book shows excerpts of this file, and compiles each one as a program
