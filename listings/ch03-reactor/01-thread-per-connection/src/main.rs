@@ -58,7 +58,6 @@ fn main() -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::fs;
     use std::net::{Shutdown, SocketAddr};
     use std::time::Instant;
 
@@ -146,7 +145,7 @@ mod tests {
     #[test]
     #[cfg(unix)] // Descriptors and their limit are Unix's.
     fn out_of_file_descriptors_the_server_waits() {
-        use std::os::fd::AsRawFd;
+        use std::{fs, os::fd::AsRawFd};
         if !in_a_child_process("out_of_file_descriptors_the_server_waits") {
             return;
         }

@@ -346,6 +346,9 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 impl Reactor {
     fn accept(&mut self, token: Token) {
+        if self.paused.iter().any(|(paused, _)| *paused == token) {
+            return; // It rests; `retry_accepts` will call us.
+        }
         loop {
             let (listener, _) = &self.listeners[&token];
             let mut stream = match listener.accept() {
@@ -425,10 +428,10 @@ pub fn run(listener: std::net::TcpListener) -> io::Result<()> {
 fn main() -> io::Result<()> {
     let addr = env::args().nth(1).unwrap_or("127.0.0.1:7000".into());
     let listener = std::net::TcpListener::bind(&addr)?;
+    println!("echo server on {}", listener.local_addr()?);
     // A connection is a file descriptor: we take all the kernel allows.
-    let files = rlimit::increase_nofile_limit(u64::MAX)?;
-    let at = listener.local_addr()?;
-    println!("echo server on {at}, up to {files} open files");
+    #[cfg(unix)]
+    println!("open files: up to {}", rlimit::increase_nofile_limit(!0)?);
     run(listener)
 }
 
@@ -801,9 +804,10 @@ mod tests {
         assert_eq!(&buf, b"ping");
         assert!(served(addr));
     }
+
     /// Counts what it hears, and says how much once the peer is done;
-    /// answers `ping`; on `abort`, writes a little and aborts. Reports each reason for
-    /// closing on `lost`.
+    /// answers `ping`; on `abort`, writes a little and aborts. Reports
+    /// each reason for closing on `lost`.
     struct Tally {
         bytes: usize,
         lost: std::sync::mpsc::Sender<String>,

@@ -329,6 +329,9 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 impl Reactor {
     fn accept(&mut self, token: Token) {
+        if self.paused.iter().any(|(paused, _)| *paused == token) {
+            return; // It rests; `retry_accepts` will call us.
+        }
         loop {
             let (listener, _) = &self.listeners[&token];
             let mut stream = match listener.accept() {

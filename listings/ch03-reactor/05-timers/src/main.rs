@@ -425,6 +425,9 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 impl Reactor {
     fn accept(&mut self, token: Token) {
+        if self.paused.iter().any(|(paused, _)| *paused == token) {
+            return; // It rests; `retry_accepts` will call us.
+        }
         loop {
             let (listener, _) = &self.listeners[&token];
             let mut stream = match listener.accept() {
@@ -688,8 +691,9 @@ mod tests {
     fn a_silent_member_is_closed_a_talking_one_is_not() {
         let _s = serial();
         let addr = start(Duration::from_millis(400), Duration::from_secs(60));
-        let (_silent, mut rs) = join(addr);
+        // The server starts the member's clock before it greets it.
         let joined = Instant::now();
+        let (_silent, mut rs) = join(addr);
         // The silent member's side: what it hears, and when it is closed.
         let silent = thread::spawn(move || {
             let mut lines = Vec::new();

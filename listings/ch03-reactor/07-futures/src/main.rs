@@ -368,8 +368,9 @@ impl Reactor {
     /// deadline; not at all unless `sleep`.
     pub fn wait(&mut self, events: &mut Events, sleep: bool) -> io::Result<()> {
         let timeout = match sleep {
-            true => self.timeout(),
-            false => Some(Duration::ZERO),
+            // Bytes that tasks wrote wait in an outbox: no sleep then.
+            true if self.dirty.borrow().is_empty() => self.timeout(),
+            _ => Some(Duration::ZERO),
         };
         match self.poll.poll(events, timeout) {
             Err(e) if e.kind() == ErrorKind::Interrupted => Ok(()),
@@ -502,6 +503,9 @@ const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
 impl Reactor {
     fn accept(&mut self, token: Token) {
+        if self.paused.iter().any(|(paused, _)| *paused == token) {
+            return; // It rests; `retry_accepts` will call us.
+        }
         loop {
             let (listener, _) = &self.listeners[&token];
             let mut stream = match listener.accept() {
@@ -860,25 +864,22 @@ impl Executor {
         self.tasks.borrow_mut().insert(id, task);
     }
 
-    /// Polls the woken tasks, until none is left to poll.
+    /// Polls the tasks woken so far, once each. The ones they wake wait
+    /// until the reactor has had its turn: a task that wakes itself
+    /// again and again cannot starve the I/O.
     fn run_woken(&self) {
-        loop {
-            let woken = mem::take(&mut self.queue.state.lock().unwrap().woken);
-            if woken.is_empty() {
-                return;
-            }
-            for id in woken {
-                // Out of the map while it runs, so that it may spawn.
-                let Some(mut task) = self.tasks.borrow_mut().remove(&id) else {
-                    continue; // Finished already.
-                };
-                // From here on, a wake queues it again.
-                task.waker.queued.store(false, Ordering::Release);
-                let waker = Waker::from(task.waker.clone());
-                let mut cx = Context::from_waker(&waker);
-                if task.future.as_mut().poll(&mut cx).is_pending() {
-                    self.tasks.borrow_mut().insert(id, task);
-                }
+        let woken = mem::take(&mut self.queue.state.lock().unwrap().woken);
+        for id in woken {
+            // Out of the map while it runs, so that it may spawn.
+            let Some(mut task) = self.tasks.borrow_mut().remove(&id) else {
+                continue; // Finished already.
+            };
+            // From here on, a wake queues it again.
+            task.waker.queued.swap(false, Ordering::AcqRel);
+            let waker = Waker::from(task.waker.clone());
+            let mut cx = Context::from_waker(&waker);
+            if task.future.as_mut().poll(&mut cx).is_pending() {
+                self.tasks.borrow_mut().insert(id, task);
             }
         }
     }
@@ -1305,6 +1306,33 @@ mod tests {
         .unwrap();
         assert!(fired.get());
         assert_eq!(polls.get(), 3, "ten wakes, one poll");
+    }
+
+    /// A task that wakes itself at every poll, for ever, beside one that
+    /// waits for a page: the page must still come.
+    #[test]
+    fn a_task_that_always_yields_does_not_starve_the_io() {
+        let server = local_web_server().unwrap();
+        let (done, finished) = std::sync::mpsc::channel();
+        thread::spawn(move || {
+            let status = block_on(async move {
+                let stop = Rc::new(Cell::new(false));
+                let spinning = stop.clone();
+                spawn(poll_fn(move |cx| {
+                    if spinning.get() {
+                        return Poll::Ready(());
+                    }
+                    cx.waker().wake_by_ref();
+                    Poll::Pending
+                }));
+                let page = get_page(&format!("http://{server}/length")).await;
+                stop.set(true);
+                page.map(|page| page.status).ok()
+            });
+            let _ = done.send(status.unwrap());
+        });
+        let status = finished.recv_timeout(Duration::from_secs(5));
+        assert_eq!(status, Ok(Some(200)), "the spinning task starved the I/O");
     }
 
     #[test]

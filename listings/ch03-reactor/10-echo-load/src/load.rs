@@ -2,10 +2,10 @@
 //!
 //! Each connection sends a message, waits for all of it to come back,
 //! notes the round trip, and sends the next one. It uses only `std`,
-//! `mio` and `libc`, so other programs can include this file as a module.
+//! `mio` and `rustix`, so other programs can include this file as a module.
 
-extern crate libc; // `mdbook test` links crates by name
 extern crate mio; // `mdbook test` links crates by name
+extern crate rustix; // `mdbook test` links crates by name
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::SocketAddr;
@@ -198,17 +198,10 @@ fn drive_all(
 /// CPU time (user and system) of the calling thread: POSIX's
 /// `CLOCK_THREAD_CPUTIME_ID`, which Linux, macOS and the BSDs provide.
 pub fn thread_cpu() -> io::Result<Duration> {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `t` is a valid `timespec` for the call to fill in.
-    let r =
-        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    if r != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let (secs, nanos) = (t.tv_sec as u64, t.tv_nsec as u32);
+    use rustix::time::{ClockId, clock_gettime};
+    let t = clock_gettime(ClockId::ThreadCPUTime);
+    let secs = u64::try_from(t.tv_sec).map_err(io::Error::other)?;
+    let nanos = u32::try_from(t.tv_nsec).map_err(io::Error::other)?;
     Ok(Duration::new(secs, nanos))
 }
 

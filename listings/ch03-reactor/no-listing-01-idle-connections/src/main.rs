@@ -10,8 +10,9 @@
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+#[cfg(unix)]
 use std::os::unix::fs::FileExt;
-use std::sync::{OnceLock, mpsc};
+use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -57,6 +58,7 @@ fn echo(mut stream: TcpStream) -> io::Result<()> {
 /// A number from `/proc/self/status`, such as `Threads` or `VmRSS` (kB).
 /// The file stays open, and is read again from the start each time: at
 /// the limit, there may be no file descriptor left to open it.
+#[cfg(unix)]
 fn status(field: &str) -> u64 {
     static STATUS: OnceLock<File> = OnceLock::new();
     let file = STATUS.get_or_init(|| File::open("/proc/self/status").unwrap());
@@ -65,6 +67,11 @@ fn status(field: &str) -> u64 {
     let status = String::from_utf8_lossy(&buf[..n]);
     let line = status.lines().find(|l| l.starts_with(field)).unwrap();
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[cfg(not(unix))]
+fn status(_field: &str) -> u64 {
+    unreachable!("`main` stops before this, off Linux")
 }
 
 /// Waits, at most 20 s, until the process has `threads` threads.
@@ -79,9 +86,6 @@ fn wait_for_threads(threads: u64) -> bool {
     false
 }
 
-/// The server's result, once its accept loop has ended.
-type ServerResult = mpsc::Receiver<io::Result<()>>;
-
 /// Opens up to `n` idle connections, 100 at a time: the server's listen
 /// backlog is short, and a connect that finds it full waits for a
 /// retransmission. Stops at the first error.
@@ -89,23 +93,13 @@ fn connect(
     addr: SocketAddr,
     n: usize,
     base_threads: u64,
-    server: &ServerResult,
 ) -> (Vec<TcpStream>, Option<io::Error>) {
     let mut clients = Vec::with_capacity(n);
     while clients.len() < n {
         for _ in 0..100.min(n - clients.len()) {
             match TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
                 Ok(client) => clients.push(client),
-                Err(e) => {
-                    // At the limit, the server's `accept` may fail first
-                    // and end the server, and our connect is then refused:
-                    // the server's reason is the one to report.
-                    let e = match server.recv_timeout(Duration::from_secs(1)) {
-                        Ok(Err(server_error)) => server_error,
-                        _ => e,
-                    };
-                    return (clients, Some(e));
-                }
+                Err(e) => return (clients, Some(e)),
             }
         }
         // Every connection so far has been accepted, and has its thread.
@@ -116,11 +110,6 @@ fn connect(
             // descriptor: it waits and retries, and we can tell by
             // trying to open a file ourselves.
             if let Err(e) = File::open("/dev/null") {
-                return (clients, Some(e));
-            }
-            if let Ok(result) = server.try_recv() {
-                let e = result.err();
-                let e = e.unwrap_or(io::Error::other("the server stopped"));
                 return (clients, Some(e));
             }
             if start.elapsed() > Duration::from_secs(20) {
@@ -146,13 +135,12 @@ fn main() -> io::Result<()> {
     println!("file descriptors allowed: {limit}");
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
-    let (failed, server_error) = mpsc::channel();
-    thread::spawn(move || failed.send(run(listener)));
+    thread::spawn(move || run(listener));
     let base_threads = status("Threads:");
     println!("idle clients | server threads | resident memory growth");
     for n in [100, 1000, 10_000] {
         let base_rss = status("VmRSS:");
-        let (clients, error) = connect(addr, n, base_threads, &server_error);
+        let (clients, error) = connect(addr, n, base_threads);
         let opened = clients.len() as u64;
         if let Some(e) = error {
             let why = match e.raw_os_error() {
