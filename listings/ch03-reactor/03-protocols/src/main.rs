@@ -1,5 +1,6 @@
 extern crate mio; // `mdbook test` links crates by name
 extern crate rlimit; // `mdbook test` links crates by name
+extern crate socket2; // `mdbook test` links crates by name
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -37,7 +38,8 @@ impl<F: FnMut() -> Box<dyn Protocol>> Factory for F {
 /// Why a connection ended: the `reason` of Twisted's `connectionLost`.
 #[derive(Debug)]
 pub enum Lost {
-    /// Cleanly: both sides closed, after everything we wrote was sent.
+    /// Cleanly: the peer closed, or we did with `lose_connection`, once
+    /// all we wrote was handed to the kernel.
     Done,
     /// By `abort_connection`: what was not sent yet is dropped.
     Aborted,
@@ -391,8 +393,16 @@ impl Reactor {
             return;
         };
         // From now on, writes through this transport are dropped.
-        conn.transport.outbox.borrow_mut().closing = true;
+        let mut outbox = conn.transport.outbox.borrow_mut();
+        (outbox.closing, outbox.bytes) = (true, Vec::new());
+        drop(outbox);
         let _ = self.poll.registry().deregister(&mut conn.stream);
+        if let Lost::Aborted = reason {
+            // A reset, not a close, as Twisted's abort does: the peer
+            // must not take what it got for all there was.
+            let linger = Some(Duration::ZERO);
+            let _ = socket2::SockRef::from(&conn.stream).set_linger(linger);
+        }
         let _ = guard(|| conn.protocol.connection_lost(reason));
     } // Dropping `conn` closes its socket.
 }
@@ -873,19 +883,19 @@ mod tests {
         let (addr, reasons) = start_tally();
         let why = || reasons.recv_timeout(Duration::from_secs(5)).unwrap();
         // Aborted: what it wrote is dropped, and the connection ends.
+        // The peer hears a reset, not a clean end of stream.
         let mut c = connect(addr);
         c.write_all(b"abort").unwrap();
         let mut got = Vec::new();
-        match c.read_to_end(&mut got) {
-            Ok(_) => assert!(got.is_empty(), "{} bytes sent", got.len()),
-            Err(e) => assert_eq!(e.kind(), ErrorKind::ConnectionReset),
-        }
+        let e = c.read_to_end(&mut got).expect_err("an abort is no close");
+        assert_eq!(e.kind(), ErrorKind::ConnectionReset);
+        assert!(got.is_empty(), "{} bytes sent after the abort", got.len());
         assert_eq!(why(), "Aborted");
         // Failed: the peer closes with bytes it never read, so its
         // kernel sends a reset, which our next read reports.
         let mut c = connect(addr);
         c.write_all(b"ping").unwrap();
-        thread::sleep(Duration::from_millis(100)); // The pong is here.
+        c.peek(&mut [0; 4]).unwrap(); // The pong is here, unread.
         drop(c);
         assert_eq!(why(), "Failed(ConnectionReset)");
         // Done: the peer closes, and we owe nothing.

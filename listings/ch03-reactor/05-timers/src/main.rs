@@ -1,4 +1,5 @@
 extern crate mio; // `mdbook test` links crates by name
+extern crate socket2; // `mdbook test` links crates by name
 
 use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
@@ -36,7 +37,8 @@ impl<F: FnMut() -> Box<dyn Protocol>> Factory for F {
 /// Why a connection ended: the `reason` of Twisted's `connectionLost`.
 #[derive(Debug)]
 pub enum Lost {
-    /// Cleanly: both sides closed, after everything we wrote was sent.
+    /// Cleanly: the peer closed, or we did with `lose_connection`, once
+    /// all we wrote was handed to the kernel.
     Done,
     /// By `abort_connection`: what was not sent yet is dropped.
     Aborted,
@@ -470,8 +472,16 @@ impl Reactor {
             return;
         };
         // From now on, writes through this transport are dropped.
-        conn.transport.outbox.borrow_mut().closing = true;
+        let mut outbox = conn.transport.outbox.borrow_mut();
+        (outbox.closing, outbox.bytes) = (true, Vec::new());
+        drop(outbox);
         let _ = self.poll.registry().deregister(&mut conn.stream);
+        if let Lost::Aborted = reason {
+            // A reset, not a close, as Twisted's abort does: the peer
+            // must not take what it got for all there was.
+            let linger = Some(Duration::ZERO);
+            let _ = socket2::SockRef::from(&conn.stream).set_linger(linger);
+        }
         let _ = guard(|| conn.protocol.connection_lost(reason));
     } // Dropping `conn` closes its socket.
 }
@@ -569,7 +579,8 @@ fn watch(
             // A member who does not read would keep that close waiting
             // for a flush for ever: we give it as long again, no more.
             let t3 = t2.clone();
-            timers2.call_later(s.limit, move || t3.abort_connection());
+            let abort = move || t3.abort_connection();
+            s.timer.set(Some(timers2.call_later(s.limit, abort)));
         } else {
             watch(&timers2, &t2, &s, s.limit - silent);
         }
@@ -757,7 +768,7 @@ mod tests {
     #[test]
     fn a_silent_member_who_does_not_read_is_closed_too() {
         let _s = serial();
-        let addr = start(Duration::from_millis(500), Duration::from_secs(60));
+        let addr = start(Duration::from_millis(1500), Duration::from_secs(60));
         drop(join(addr)); // The server is up.
         thread::sleep(Duration::from_millis(100));
         let before = open_fds();
@@ -775,12 +786,13 @@ mod tests {
             }
             thread::sleep(Duration::from_millis(2));
         }
-        assert!(start.elapsed() < Duration::from_millis(450), "too slow");
+        // All of it before the hog's silence is up, or the test is moot.
+        assert!(start.elapsed() < Duration::from_millis(1200), "too slow");
         drop((talker, rt)); // The server closes its side too.
         // The hog's socket on the server's side is closed in the end:
         // only the hog's own two descriptors (its stream and the clone
         // that reads) remain.
-        let deadline = Instant::now() + Duration::from_secs(3);
+        let deadline = Instant::now() + Duration::from_secs(6);
         while open_fds() > before + 2 && Instant::now() < deadline {
             thread::sleep(Duration::from_millis(20));
         }

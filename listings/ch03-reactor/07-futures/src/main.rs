@@ -1,4 +1,5 @@
 extern crate mio; // `mdbook test` links crates by name
+extern crate socket2; // `mdbook test` links crates by name
 
 use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
@@ -45,7 +46,8 @@ impl<F: FnMut() -> Box<dyn Protocol>> Factory for F {
 /// Why a connection ended: the `reason` of Twisted's `connectionLost`.
 #[derive(Debug)]
 pub enum Lost {
-    /// Cleanly: both sides closed, after everything we wrote was sent.
+    /// Cleanly: the peer closed, or we did with `lose_connection`, once
+    /// all we wrote was handed to the kernel.
     Done,
     /// By `abort_connection`: what was not sent yet is dropped.
     Aborted,
@@ -587,8 +589,16 @@ impl Reactor {
             return;
         };
         // From now on, writes through this transport are dropped.
-        conn.transport.outbox.borrow_mut().closing = true;
+        let mut outbox = conn.transport.outbox.borrow_mut();
+        (outbox.closing, outbox.bytes) = (true, Vec::new());
+        drop(outbox);
         let _ = self.poll.registry().deregister(&mut conn.stream);
+        if let Lost::Aborted = reason {
+            // A reset, not a close, as Twisted's abort does: the peer
+            // must not take what it got for all there was.
+            let linger = Some(Duration::ZERO);
+            let _ = socket2::SockRef::from(&conn.stream).set_linger(linger);
+        }
         let p = &mut conn.protocol;
         let _ = match conn.connecting {
             // It never connected: for its protocol, connecting failed.
@@ -1318,8 +1328,9 @@ mod tests {
             let status = block_on(async move {
                 let stop = Rc::new(Cell::new(false));
                 let spinning = stop.clone();
+                let give_up = Instant::now() + Duration::from_secs(10);
                 spawn(poll_fn(move |cx| {
-                    if spinning.get() {
+                    if spinning.get() || Instant::now() > give_up {
                         return Poll::Ready(());
                     }
                     cx.waker().wake_by_ref();

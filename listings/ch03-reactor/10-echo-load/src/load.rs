@@ -2,10 +2,10 @@
 //!
 //! Each connection sends a message, waits for all of it to come back,
 //! notes the round trip, and sends the next one. It uses only `std`,
-//! `mio` and `rustix`, so other programs can include this file as a module.
+//! `mio` and `cpu-time`, so other programs can include this file as a module.
 
+extern crate cpu_time; // `mdbook test` links crates by name
 extern crate mio; // `mdbook test` links crates by name
-extern crate rustix; // `mdbook test` links crates by name
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::SocketAddr;
@@ -195,14 +195,10 @@ fn drive_all(
     Ok(latencies)
 }
 
-/// CPU time (user and system) of the calling thread: POSIX's
-/// `CLOCK_THREAD_CPUTIME_ID`, which Linux, macOS and the BSDs provide.
+/// CPU time (user and system) of the calling thread, from the system's
+/// per-thread clock (`CLOCK_THREAD_CPUTIME_ID` on Linux and macOS).
 pub fn thread_cpu() -> io::Result<Duration> {
-    use rustix::time::{ClockId, clock_gettime};
-    let t = clock_gettime(ClockId::ThreadCPUTime);
-    let secs = u64::try_from(t.tv_sec).map_err(io::Error::other)?;
-    let nanos = u32::try_from(t.tv_nsec).map_err(io::Error::other)?;
-    Ok(Duration::new(secs, nanos))
+    Ok(cpu_time::ThreadTime::try_now()?.as_duration())
 }
 
 // The book shows excerpts of this file, and compiles each one as a program

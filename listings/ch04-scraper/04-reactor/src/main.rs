@@ -1,6 +1,7 @@
 extern crate mio; // `mdbook test` links crates by name
 extern crate reqwest; // `mdbook test` links crates by name
 extern crate scraper; // `mdbook test` links crates by name
+extern crate socket2; // `mdbook test` links crates by name
 extern crate tokio; // `mdbook test` links crates by name
 
 use std::cell::{Cell, RefCell};
@@ -47,7 +48,8 @@ impl<F: FnMut() -> Box<dyn Protocol>> Factory for F {
 /// Why a connection ended: the `reason` of Twisted's `connectionLost`.
 #[derive(Debug)]
 pub enum Lost {
-    /// Cleanly: both sides closed, after everything we wrote was sent.
+    /// Cleanly: the peer closed, or we did with `lose_connection`, once
+    /// all we wrote was handed to the kernel.
     Done,
     /// By `abort_connection`: what was not sent yet is dropped.
     Aborted,
@@ -589,8 +591,16 @@ impl Reactor {
             return;
         };
         // From now on, writes through this transport are dropped.
-        conn.transport.outbox.borrow_mut().closing = true;
+        let mut outbox = conn.transport.outbox.borrow_mut();
+        (outbox.closing, outbox.bytes) = (true, Vec::new());
+        drop(outbox);
         let _ = self.poll.registry().deregister(&mut conn.stream);
+        if let Lost::Aborted = reason {
+            // A reset, not a close, as Twisted's abort does: the peer
+            // must not take what it got for all there was.
+            let linger = Some(Duration::ZERO);
+            let _ = socket2::SockRef::from(&conn.stream).set_linger(linger);
+        }
         let p = &mut conn.protocol;
         let _ = match conn.connecting {
             // It never connected: for its protocol, connecting failed.
