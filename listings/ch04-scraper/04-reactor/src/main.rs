@@ -494,11 +494,7 @@ impl Reactor {
         let now = Instant::now();
         let next = self.paused.iter().map(|(_, at)| *at).min();
         let retry = next.map(|at| at.saturating_duration_since(now));
-        let timers = self.timers.timeout();
-        match (retry, timers) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        retry.into_iter().chain(self.timers.timeout()).min()
     }
 }
 
