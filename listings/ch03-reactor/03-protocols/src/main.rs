@@ -6,10 +6,12 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::env;
 use std::io::{self, ErrorKind, Read, Write};
+use std::mem;
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use mio::event::Event;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 
@@ -21,6 +23,9 @@ pub trait Protocol {
     /// The peer will send nothing more. We may still write: the
     /// connection closes once what we wrote is sent.
     fn read_connection_lost(&mut self, _transport: &Transport) {}
+    /// The outbox is empty: write the next piece. Called between
+    /// `register_producer` and `unregister_producer` only.
+    fn resume_producing(&mut self, _transport: &Transport) {}
     fn connection_lost(&mut self, _reason: Lost) {}
 }
 
@@ -50,7 +55,8 @@ pub enum Lost {
 // ANCHOR_END: traits
 
 // ANCHOR: transport
-/// Past this many unsent bytes, a connection is closed.
+/// The most unsent bytes a connection holds: a write that would pass
+/// it closes the connection. To send more, write as a producer.
 pub const MAX_OUTBOX: usize = 1 << 20;
 
 /// A protocol's handle on its connection. The reactor does the I/O.
@@ -64,10 +70,11 @@ pub struct Transport {
 #[derive(Default)]
 struct Outbox {
     bytes: Vec<u8>,
-    closing: bool,  // The protocol asked to close, after a flush.
-    overflow: bool, // The peer reads too slowly: close it now.
-    queued: bool,   // Its token is on the reactor's dirty list.
-    aborted: bool,  // The protocol asked to close now.
+    closing: bool,   // The protocol asked to close, after a flush.
+    overflow: bool,  // The peer reads too slowly: close it now.
+    queued: bool,    // Its token is on the reactor's dirty list.
+    aborted: bool,   // The protocol asked to close now.
+    producing: bool, // Call `resume_producing` when it is empty.
 }
 
 impl Transport {
@@ -99,6 +106,19 @@ impl Transport {
         self.mark_dirty(&mut outbox);
     }
 
+    /// Makes the protocol a producer (Twisted's `registerProducer`, for
+    /// a pull producer): each time its outbox is empty, the reactor calls
+    /// its `resume_producing`, until it calls `unregister_producer`.
+    pub fn register_producer(&self) {
+        let mut outbox = self.outbox.borrow_mut();
+        outbox.producing = true;
+        self.mark_dirty(&mut outbox);
+    }
+
+    pub fn unregister_producer(&self) {
+        self.outbox.borrow_mut().producing = false;
+    }
+
     /// Puts the connection on the reactor's list, once.
     fn mark_dirty(&self, outbox: &mut Outbox) {
         if !outbox.queued {
@@ -114,43 +134,89 @@ struct Connection {
     stream: TcpStream,
     protocol: Box<dyn Protocol>,
     transport: Transport,
-    eof: bool, // The peer has closed its side.
+    eof: bool,         // The peer has closed its side.
+    readable: bool,    // The socket may hold bytes not read yet.
+    peer_closed: bool, // An event said the peer closed, or failed.
+    more: bool,        // Its last turn ended with work left.
 }
+
+/// Reads, or pieces produced, per connection per turn of the loop: a
+/// client that never stops sending, or a producer that never stops
+/// writing, gives way to the others after this many.
+const STEPS_PER_TURN: usize = 16;
+
+/// On epoll and kqueue, a read that does not fill the buffer took all
+/// the socket held, and bytes that arrive later raise a new event: no
+/// need to read again only to hear `WouldBlock`. tokio counts on the
+/// same (in 1.54, `io/poll_evented.rs`); mio does not promise it, so
+/// elsewhere we read until `WouldBlock`. An event that says the peer
+/// closed raises no other: then we read on until the end of stream.
+const SHORT_READS: bool = cfg!(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "illumos",
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly",
+));
 
 // ANCHOR: drive
 impl Connection {
-    /// Does all the work the socket allows now. `Ok(false)`: close it.
+    /// Does the work the socket allows now, at most `STEPS_PER_TURN`
+    /// reads or pieces produced. `Ok(false)`: close it.
     fn drive(&mut self) -> io::Result<bool> {
-        let mut buf = [0; 16 * 1024];
-        loop {
+        for _ in 0..STEPS_PER_TURN {
             if self.transport.outbox.borrow().aborted {
                 return Ok(false); // Now, whatever is left to send.
             }
             if !self.flush()? {
                 return Ok(true); // Wait until it is writable.
             }
-            // We owe nothing: now we may close, or read more.
-            if self.eof || self.transport.outbox.borrow().closing {
+            // We owe nothing: now we may close, produce, or read more.
+            let outbox = self.transport.outbox.borrow();
+            let (closing, producing) = (outbox.closing, outbox.producing);
+            drop(outbox);
+            if self.eof || closing {
                 return Ok(false);
-            }
-            match self.stream.read(&mut buf) {
-                Ok(0) => {
-                    // The peer is done sending; we may still answer.
-                    self.eof = true;
-                    let (p, t) = (&mut self.protocol, &self.transport);
-                    guard(|| p.read_connection_lost(t))?;
-                }
-                Ok(n) => {
-                    let (p, t) = (&mut self.protocol, &self.transport);
-                    guard(|| p.data_received(t, &buf[..n]))?;
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    return Ok(true); // Wait until it is readable.
-                }
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+            } else if producing {
+                guard(|| self.protocol.resume_producing(&self.transport))?;
+            } else if !self.readable || !self.receive()? {
+                return Ok(true); // Wait until it is readable.
             }
         }
+        self.more = true; // Its turn is over, with work left.
+        Ok(true)
+    }
+
+    /// Reads once, and hands what came to the protocol. `Ok(false)`:
+    /// there was nothing to read.
+    fn receive(&mut self) -> io::Result<bool> {
+        let mut buf = [0; 16 * 1024];
+        let (p, t) = (&mut self.protocol, &self.transport);
+        match self.stream.read(&mut buf) {
+            Ok(0) => {
+                // The peer is done sending; we may still answer.
+                self.eof = true;
+                guard(|| p.read_connection_lost(t))?;
+            }
+            Ok(n) => {
+                // A short read took all there was (see `SHORT_READS`).
+                if n < buf.len() && SHORT_READS && !self.peer_closed {
+                    self.readable = false;
+                }
+                guard(|| p.data_received(t, &buf[..n]))?;
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                self.readable = false;
+                return Ok(false);
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        Ok(true)
     }
 }
 // ANCHOR_END: drive
@@ -195,6 +261,7 @@ pub struct Reactor {
     next_token: usize,
     dirty: Rc<RefCell<Vec<Token>>>,
     paused: Vec<(Token, Instant)>, // Listeners to retry, and when.
+    ready: Vec<Token>, // Connections whose turn ended with work left.
 }
 // ANCHOR_END: reactor
 
@@ -207,6 +274,7 @@ impl Reactor {
             next_token: 0,
             dirty: Rc::default(),
             paused: Vec::new(),
+            ready: Vec::new(),
         })
     }
 
@@ -249,9 +317,11 @@ impl Reactor {
                 if self.listeners.contains_key(&event.token()) {
                     self.accept(event.token());
                 } else {
+                    self.note(event);
                     self.drive(event.token());
                 }
             }
+            self.drive_ready();
             self.drive_dirty();
         }
     }
@@ -265,17 +335,42 @@ impl Reactor {
             return self.close(token, Lost::Aborted);
         }
         let driven = conn.drive();
+        // Its writes are sent, or wait for a writable event or its
+        // next turn: the dirty list need not drive it again.
+        conn.transport.outbox.borrow_mut().queued = false;
         if conn.transport.outbox.borrow().aborted {
             return self.close(token, Lost::Aborted);
         }
         match driven {
-            Ok(true) => {} // More to come.
+            Ok(true) if mem::take(&mut conn.more) => self.ready.push(token),
+            Ok(true) => {} // More when the kernel says so.
             Ok(false) => self.close(token, Lost::Done),
             Err(e) => self.close(token, Lost::Failed(e)),
         }
     }
 }
 // ANCHOR_END: run
+
+// ANCHOR: fair
+impl Reactor {
+    /// Notes what an event says about a connection's reading side.
+    fn note(&mut self, event: &Event) {
+        if let Some(conn) = self.connections.get_mut(&event.token()) {
+            let closed = event.is_read_closed() || event.is_error();
+            conn.readable |= event.is_readable() || closed;
+            conn.peer_closed |= closed;
+        }
+    }
+
+    /// Gives another turn to the connections whose turn ended with work
+    /// left: they will raise no new event for it.
+    fn drive_ready(&mut self) {
+        for token in mem::take(&mut self.ready) {
+            self.drive(token);
+        }
+    }
+}
+// ANCHOR_END: fair
 
 // ANCHOR: dirty
 impl Reactor {
@@ -294,14 +389,18 @@ impl Reactor {
                     continue; // Closed already.
                 };
                 let mut outbox = conn.transport.outbox.borrow_mut();
-                outbox.queued = false;
-                // Nothing to send or close: it was read dry already.
+                // Not queued: it was driven since, by an event or its own
+                // drive (a producer's writes queue it again).
+                let queued = mem::take(&mut outbox.queued);
+                // Nothing to send, produce or close: reads wait for an
+                // event, or for the connection's next turn.
                 let owed = !outbox.bytes.is_empty()
+                    || outbox.producing
                     || outbox.closing
                     || outbox.overflow
                     || outbox.aborted;
                 drop(outbox);
-                if owed {
+                if queued && owed {
                     self.drive(token);
                 }
             }
@@ -336,6 +435,9 @@ impl Reactor {
     /// How long `poll` may sleep: until the next retry of a listener,
     /// or for ever (`None`).
     fn timeout(&self) -> Option<Duration> {
+        if !self.ready.is_empty() {
+            return Some(Duration::ZERO); // Work left: no sleep.
+        }
         let now = Instant::now();
         let next = self.paused.iter().map(|(_, at)| *at).min();
         next.map(|at| at.saturating_duration_since(now))
@@ -379,6 +481,9 @@ impl Reactor {
                 protocol,
                 transport,
                 eof: false,
+                readable: true,
+                peer_closed: false,
+                more: false,
             };
             self.connections.insert(conn_token, conn);
             match made {
@@ -467,6 +572,19 @@ mod tests {
     where
         F: Factory + Send + 'static,
     {
+        let addr = spawn_reactor(name, factory);
+        // Once it has served a client and closed that connection, the
+        // reactor holds all the descriptors it holds when idle.
+        assert!(served(addr));
+        thread::sleep(Duration::from_millis(100));
+        addr
+    }
+
+    /// A reactor on a thread of its own, serving `factory`'s protocols.
+    fn spawn_reactor<F>(name: &str, factory: F) -> SocketAddr
+    where
+        F: Factory + Send + 'static,
+    {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         thread::Builder::new()
@@ -477,10 +595,6 @@ mod tests {
                 reactor.run()
             })
             .unwrap();
-        // Once it has served a client and closed that connection, the
-        // reactor holds all the descriptors it holds when idle.
-        assert!(served(addr));
-        thread::sleep(Duration::from_millis(100));
         addr
     }
 
@@ -903,5 +1017,136 @@ mod tests {
         c.shutdown(Shutdown::Write).unwrap();
         drop(c);
         assert_eq!(why(), "Done");
+    }
+
+    /// A protocol with work to do: each read takes 1 ms of CPU and is
+    /// acknowledged with one byte; `sleep` holds the loop for 200 ms, as a
+    /// slow callback would; `produce` makes it a producer that writes 16
+    /// bytes at a time and never stops.
+    struct Worker;
+
+    impl Protocol for Worker {
+        fn data_received(&mut self, transport: &Transport, data: &[u8]) {
+            match data {
+                b"sleep" => thread::sleep(Duration::from_millis(200)),
+                b"produce" => transport.register_producer(),
+                _ => {}
+            }
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_millis(1) {
+                std::hint::spin_loop();
+            }
+            transport.write(b"k");
+        }
+        fn resume_producing(&mut self, transport: &Transport) {
+            transport.write(&[b'p'; 16]);
+        }
+    }
+
+    fn start_worker() -> SocketAddr {
+        spawn_reactor("worker", || Box::new(Worker) as Box<dyn Protocol>)
+    }
+
+    #[test]
+    fn a_producer_that_never_stops_does_not_hold_the_loop() {
+        let _s = serial();
+        let addr = start_worker();
+        // Small pieces to a client that reads them at once: the socket
+        // always takes the next, and only the turn's end stops it.
+        let mut hog = connect(addr);
+        hog.write_all(b"produce").unwrap();
+        let mut rx = hog.try_clone().unwrap();
+        let reader = thread::spawn(move || {
+            let mut buf = [0; 64 * 1024];
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_secs(3) {
+                if matches!(rx.read(&mut buf), Ok(0) | Err(_)) {
+                    break;
+                }
+            }
+        });
+        thread::sleep(Duration::from_millis(100)); // It is in full flow.
+        // Meanwhile, another client's round trips stay short.
+        let mut c = connect(addr);
+        let mut slowest = Duration::ZERO;
+        for _ in 0..10 {
+            let t = Instant::now();
+            c.write_all(b"x").unwrap();
+            if c.read_exact(&mut [0; 1]).is_err() {
+                slowest = Duration::MAX; // Not served within 5 s.
+                break;
+            }
+            slowest = slowest.max(t.elapsed());
+        }
+        reader.join().unwrap();
+        drop(hog);
+        assert!(slowest < Duration::from_millis(250), "{slowest:?}");
+    }
+
+    #[test]
+    fn a_peer_that_sent_and_closed_while_we_were_busy_is_served() {
+        let _s = serial();
+        let addr = start_worker();
+        let mut b = connect(addr);
+        b.write_all(b"hi").unwrap();
+        b.read_exact(&mut [0; 1]).unwrap(); // Accepted, and idle.
+        // While the loop sleeps in another client's callback, `b` sends
+        // its last bytes and closes: one event will say both.
+        let mut a = connect(addr);
+        a.write_all(b"sleep").unwrap();
+        thread::sleep(Duration::from_millis(50));
+        b.write_all(b"hello").unwrap();
+        b.shutdown(Shutdown::Write).unwrap();
+        let mut got = Vec::new();
+        b.read_to_end(&mut got).unwrap(); // Times out if we wait for ever.
+        assert_eq!(got, b"k"); // One read took "hello", the next the end.
+    }
+
+    /// Writes `total` bytes in pieces, as a producer, then closes.
+    struct Producer {
+        left: usize,
+    }
+
+    impl Protocol for Producer {
+        fn connection_made(&mut self, transport: &Transport) {
+            transport.register_producer();
+        }
+        fn data_received(&mut self, _: &Transport, _: &[u8]) {}
+        fn resume_producing(&mut self, transport: &Transport) {
+            let piece = self.left.min(MAX_OUTBOX); // All the outbox holds.
+            transport.write(&vec![b'p'; piece]);
+            self.left -= piece;
+            if self.left == 0 {
+                transport.unregister_producer();
+                transport.lose_connection();
+            }
+        }
+    }
+
+    #[test]
+    fn a_producer_sends_more_than_the_outbox_holds() {
+        let _s = serial();
+        let total = 16 * MAX_OUTBOX;
+        let addr = spawn_reactor("producer", move || {
+            Box::new(Producer { left: total }) as Box<dyn Protocol>
+        });
+        let mut got = Vec::new();
+        connect(addr).read_to_end(&mut got).unwrap();
+        assert_eq!(got.len(), total);
+        // The same bytes in one write pass the bound: the connection is
+        // closed, as `MAX_OUTBOX` says.
+        let addr = spawn_reactor("one-write", || {
+            struct Greedy;
+            impl Protocol for Greedy {
+                fn connection_made(&mut self, transport: &Transport) {
+                    transport.write(&vec![b'g'; MAX_OUTBOX + 1]);
+                }
+                fn data_received(&mut self, _: &Transport, _: &[u8]) {}
+            }
+            Box::new(Greedy) as Box<dyn Protocol>
+        });
+        let mut got = Vec::new();
+        let _ = connect(addr).read_to_end(&mut got);
+        assert!(got.len() <= MAX_OUTBOX, "{} bytes", got.len());
     }
 }

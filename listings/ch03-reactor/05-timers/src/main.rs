@@ -6,11 +6,13 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::env;
 use std::io::{self, ErrorKind, Read, Write};
+use std::mem;
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use mio::net::{TcpListener, TcpStream};
+use mio::event::Event;
 use mio::{Events, Interest, Poll, Token};
 
 /// What the reactor calls when something happens on a connection.
@@ -20,6 +22,9 @@ pub trait Protocol {
     /// The peer will send nothing more. We may still write: the
     /// connection closes once what we wrote is sent.
     fn read_connection_lost(&mut self, _transport: &Transport) {}
+    /// The outbox is empty: write the next piece. Called between
+    /// `register_producer` and `unregister_producer` only.
+    fn resume_producing(&mut self, _transport: &Transport) {}
     fn connection_lost(&mut self, _reason: Lost) {}
 }
 
@@ -47,7 +52,8 @@ pub enum Lost {
     Failed(io::Error),
 }
 
-/// Past this many unsent bytes, a connection is closed.
+/// The most unsent bytes a connection holds: a write that would pass
+/// it closes the connection. To send more, write as a producer.
 pub const MAX_OUTBOX: usize = 1 << 20;
 
 /// A protocol's handle on its connection. The reactor does the I/O.
@@ -61,10 +67,11 @@ pub struct Transport {
 #[derive(Default)]
 struct Outbox {
     bytes: Vec<u8>,
-    closing: bool,  // The protocol asked to close, after a flush.
-    overflow: bool, // The peer reads too slowly: close it now.
-    queued: bool,   // Its token is on the reactor's dirty list.
-    aborted: bool,  // The protocol asked to close now.
+    closing: bool,   // The protocol asked to close, after a flush.
+    overflow: bool,  // The peer reads too slowly: close it now.
+    queued: bool,    // Its token is on the reactor's dirty list.
+    aborted: bool,   // The protocol asked to close now.
+    producing: bool, // Call `resume_producing` when it is empty.
 }
 
 impl Transport {
@@ -94,6 +101,19 @@ impl Transport {
         let mut outbox = self.outbox.borrow_mut();
         outbox.aborted = true;
         self.mark_dirty(&mut outbox);
+    }
+
+    /// Makes the protocol a producer (Twisted's `registerProducer`, for
+    /// a pull producer): each time its outbox is empty, the reactor calls
+    /// its `resume_producing`, until it calls `unregister_producer`.
+    pub fn register_producer(&self) {
+        let mut outbox = self.outbox.borrow_mut();
+        outbox.producing = true;
+        self.mark_dirty(&mut outbox);
+    }
+
+    pub fn unregister_producer(&self) {
+        self.outbox.borrow_mut().producing = false;
     }
 
     /// Puts the connection on the reactor's list, once.
@@ -187,41 +207,87 @@ struct Connection {
     protocol: Box<dyn Protocol>,
     transport: Transport,
     eof: bool, // The peer has closed its side.
+    readable: bool,    // The socket may hold bytes not read yet.
+    peer_closed: bool, // An event said the peer closed, or failed.
+    more: bool,        // Its last turn ended with work left.
 }
 
+/// Reads, or pieces produced, per connection per turn of the loop: a
+/// client that never stops sending, or a producer that never stops
+/// writing, gives way to the others after this many.
+const STEPS_PER_TURN: usize = 16;
+
+/// On epoll and kqueue, a read that does not fill the buffer took all
+/// the socket held, and bytes that arrive later raise a new event: no
+/// need to read again only to hear `WouldBlock`. tokio counts on the
+/// same (in 1.54, `io/poll_evented.rs`); mio does not promise it, so
+/// elsewhere we read until `WouldBlock`. An event that says the peer
+/// closed raises no other: then we read on until the end of stream.
+const SHORT_READS: bool = cfg!(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "illumos",
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd",
+    target_os = "netbsd",
+    target_os = "openbsd",
+    target_os = "dragonfly",
+));
+
 impl Connection {
-    /// Does all the work the socket allows now. `Ok(false)`: close it.
+    /// Does the work the socket allows now, at most `STEPS_PER_TURN`
+    /// reads or pieces produced. `Ok(false)`: close it.
     fn drive(&mut self) -> io::Result<bool> {
-        let mut buf = [0; 16 * 1024];
-        loop {
+        for _ in 0..STEPS_PER_TURN {
             if self.transport.outbox.borrow().aborted {
                 return Ok(false); // Now, whatever is left to send.
             }
             if !self.flush()? {
                 return Ok(true); // Wait until it is writable.
             }
-            // We owe nothing: now we may close, or read more.
-            if self.eof || self.transport.outbox.borrow().closing {
+            // We owe nothing: now we may close, produce, or read more.
+            let outbox = self.transport.outbox.borrow();
+            let (closing, producing) = (outbox.closing, outbox.producing);
+            drop(outbox);
+            if self.eof || closing {
                 return Ok(false);
-            }
-            match self.stream.read(&mut buf) {
-                Ok(0) => {
-                    // The peer is done sending; we may still answer.
-                    self.eof = true;
-                    let (p, t) = (&mut self.protocol, &self.transport);
-                    guard(|| p.read_connection_lost(t))?;
-                }
-                Ok(n) => {
-                    let (p, t) = (&mut self.protocol, &self.transport);
-                    guard(|| p.data_received(t, &buf[..n]))?;
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    return Ok(true); // Wait until it is readable.
-                }
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+            } else if producing {
+                guard(|| self.protocol.resume_producing(&self.transport))?;
+            } else if !self.readable || !self.receive()? {
+                return Ok(true); // Wait until it is readable.
             }
         }
+        self.more = true; // Its turn is over, with work left.
+        Ok(true)
+    }
+
+    /// Reads once, and hands what came to the protocol. `Ok(false)`:
+    /// there was nothing to read.
+    fn receive(&mut self) -> io::Result<bool> {
+        let mut buf = [0; 16 * 1024];
+        let (p, t) = (&mut self.protocol, &self.transport);
+        match self.stream.read(&mut buf) {
+            Ok(0) => {
+                // The peer is done sending; we may still answer.
+                self.eof = true;
+                guard(|| p.read_connection_lost(t))?;
+            }
+            Ok(n) => {
+                // A short read took all there was (see `SHORT_READS`).
+                if n < buf.len() && SHORT_READS && !self.peer_closed {
+                    self.readable = false;
+                }
+                guard(|| p.data_received(t, &buf[..n]))?;
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                self.readable = false;
+                return Ok(false);
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        Ok(true)
     }
 }
 
@@ -262,6 +328,7 @@ pub struct Reactor {
     next_token: usize,
     dirty: Rc<RefCell<Vec<Token>>>,
     paused: Vec<(Token, Instant)>, // Listeners to retry, and when.
+    ready: Vec<Token>, // Connections whose turn ended with work left.
     timers: Timers,                // New: callbacks to run later.
 }
 
@@ -274,6 +341,7 @@ impl Reactor {
             next_token: 0,
             dirty: Rc::default(),
             paused: Vec::new(),
+            ready: Vec::new(),
             timers: Timers::default(),
         })
     }
@@ -324,15 +392,38 @@ impl Reactor {
                 if self.listeners.contains_key(&event.token()) {
                     self.accept(event.token());
                 } else {
+                    self.note(event);
                     self.drive(event.token());
                 }
             }
+            self.drive_ready();
             self.timers.run_due(); // New: the callbacks whose time came.
             self.drive_dirty();
         }
     }
 }
 // ANCHOR_END: run
+
+// ANCHOR: fair
+impl Reactor {
+    /// Notes what an event says about a connection's reading side.
+    fn note(&mut self, event: &Event) {
+        if let Some(conn) = self.connections.get_mut(&event.token()) {
+            let closed = event.is_read_closed() || event.is_error();
+            conn.readable |= event.is_readable() || closed;
+            conn.peer_closed |= closed;
+        }
+    }
+
+    /// Gives another turn to the connections whose turn ended with work
+    /// left: they will raise no new event for it.
+    fn drive_ready(&mut self) {
+        for token in mem::take(&mut self.ready) {
+            self.drive(token);
+        }
+    }
+}
+// ANCHOR_END: fair
 
 impl Reactor {
     /// Lets one connection make progress; closes it if it is done.
@@ -344,11 +435,15 @@ impl Reactor {
             return self.close(token, Lost::Aborted);
         }
         let driven = conn.drive();
+        // Its writes are sent, or wait for a writable event or its
+        // next turn: the dirty list need not drive it again.
+        conn.transport.outbox.borrow_mut().queued = false;
         if conn.transport.outbox.borrow().aborted {
             return self.close(token, Lost::Aborted);
         }
         match driven {
-            Ok(true) => {} // More to come.
+            Ok(true) if mem::take(&mut conn.more) => self.ready.push(token),
+            Ok(true) => {} // More when the kernel says so.
             Ok(false) => self.close(token, Lost::Done),
             Err(e) => self.close(token, Lost::Failed(e)),
         }
@@ -371,14 +466,18 @@ impl Reactor {
                     continue; // Closed already.
                 };
                 let mut outbox = conn.transport.outbox.borrow_mut();
-                outbox.queued = false;
-                // Nothing to send or close: it was read dry already.
+                // Not queued: it was driven since, by an event or its own
+                // drive (a producer's writes queue it again).
+                let queued = mem::take(&mut outbox.queued);
+                // Nothing to send, produce or close: reads wait for an
+                // event, or for the connection's next turn.
                 let owed = !outbox.bytes.is_empty()
+                    || outbox.producing
                     || outbox.closing
                     || outbox.overflow
                     || outbox.aborted;
                 drop(outbox);
-                if owed {
+                if queued && owed {
                     self.drive(token);
                 }
             }
@@ -411,6 +510,9 @@ impl Reactor {
     /// How long `poll` may sleep: until the next timer, or the next
     /// retry of a listener, or for ever (`None`).
     fn timeout(&self) -> Option<Duration> {
+        if !self.ready.is_empty() {
+            return Some(Duration::ZERO); // Work left: no sleep.
+        }
         let now = Instant::now();
         let next = self.paused.iter().map(|(_, at)| *at).min();
         let retry = next.map(|at| at.saturating_duration_since(now));
@@ -454,6 +556,9 @@ impl Reactor {
                 protocol,
                 transport,
                 eof: false,
+                readable: true,
+                peer_closed: false,
+                more: false,
             };
             self.connections.insert(conn_token, conn);
             match made {
