@@ -10,7 +10,7 @@
 mod event_loop;
 #[path = "../../listings/ch03-reactor/10-echo-load/src/load.rs"]
 #[allow(dead_code)]
-mod load;
+pub mod load;
 #[path = "../../listings/ch03-reactor/03-protocols/src/main.rs"]
 #[allow(dead_code)]
 mod protocols;
@@ -56,15 +56,15 @@ pub fn serve(kind: &str) -> std::io::Result<()> {
     }
 }
 
-fn has_taskset() -> bool {
+pub fn has_taskset() -> bool {
     Command::new("taskset")
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success())
 }
 
-/// Starts the server child, pinned to core 0 when possible; its address.
-fn start(kind: &str, pinned: bool) -> (Child, SocketAddr) {
+/// The command that runs the server `kind`, pinned to core 0 if asked.
+pub fn start_command(kind: &str, pinned: bool) -> Command {
     let exe = std::env::current_exe().unwrap();
     let mut cmd = if pinned {
         let mut c = Command::new("taskset");
@@ -73,8 +73,14 @@ fn start(kind: &str, pinned: bool) -> (Child, SocketAddr) {
     } else {
         Command::new(exe)
     };
+    cmd.args(["serve-echo", kind]);
+    cmd
+}
+
+/// Starts the server child, pinned to core 0 when possible; its address.
+fn start(kind: &str, pinned: bool) -> (Child, SocketAddr) {
+    let mut cmd = start_command(kind, pinned);
     let mut child = cmd
-        .args(["serve-echo", kind])
         .stdout(Stdio::piped())
         .spawn()
         .expect("cannot start the echo server");
@@ -91,16 +97,9 @@ pub fn measure(mode: Mode) -> Results {
         Mode::Quick => (3, Duration::from_millis(800)),
         Mode::Full => (5, Duration::from_secs(3)),
     };
-    // Counted before pinning: once pinned, this process sees one core.
-    let cores = Machine::this().cores;
-    let pinned = has_taskset() && cores >= 2;
-    if pinned {
-        let pid = std::process::id().to_string();
-        let _ = Command::new("taskset")
-            .args(["-a", "-p", "-c", "1", &pid])
-            .stdout(Stdio::null())
-            .status();
-    }
+    let machine = Machine::this(); // Before pinning: it counts the cores.
+    let pinned = has_taskset() && machine.cores >= 2;
+    let pin = Pin::this_process(pinned, machine.cores);
     let mut points = Vec::new();
     for (kind, name) in SERVERS {
         let (mut child, addr) = start(kind, pinned);
@@ -140,18 +139,10 @@ pub fn measure(mode: Mode) -> Results {
         let _ = child.kill();
         let _ = child.wait();
     }
-    if pinned {
-        // Every core again, for the benchmarks that run after this one.
-        let pid = std::process::id().to_string();
-        let all = format!("0-{}", cores - 1);
-        let _ = Command::new("taskset")
-            .args(["-a", "-p", "-c", &all, &pid])
-            .stdout(Stdio::null())
-            .status();
-    }
+    drop(pin); // Every core again, for the benchmarks that follow.
     Results {
         bench: "echo".into(),
-        machine: Machine::this(),
+        machine,
         mode: mode.name().into(),
         method: format!(
             "the chapter's load generator (Listing 3-10: one thread, \
@@ -198,5 +189,42 @@ impl Extra {
                 runs: 0,
             })
             .collect()
+    }
+}
+
+/// This process pinned to core 1 while it lives, when `pinned`; every
+/// core again once dropped.
+pub struct Pin {
+    all: Option<String>,
+}
+
+impl Pin {
+    pub fn this_process(pinned: bool, cores: usize) -> Pin {
+        let set = |cpus: &str| {
+            let pid = std::process::id().to_string();
+            let _ = Command::new("taskset")
+                .args(["-a", "-p", "-c", cpus, &pid])
+                .stdout(Stdio::null())
+                .status();
+        };
+        if !pinned {
+            return Pin { all: None };
+        }
+        set("1");
+        Pin {
+            all: Some(format!("0-{}", cores - 1)),
+        }
+    }
+}
+
+impl Drop for Pin {
+    fn drop(&mut self) {
+        if let Some(all) = &self.all {
+            let pid = std::process::id().to_string();
+            let _ = Command::new("taskset")
+                .args(["-a", "-p", "-c", all, &pid])
+                .stdout(Stdio::null())
+                .status();
+        }
     }
 }

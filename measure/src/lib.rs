@@ -12,6 +12,8 @@ pub mod render;
 pub mod results;
 pub mod scraper;
 pub mod sys;
+#[cfg(unix)]
+pub mod syscalls;
 
 use std::path::PathBuf;
 
@@ -24,6 +26,7 @@ pub const BENCHES: &[&str] = &[
     "latency",
     "contention",
     "echo",
+    "syscalls",
     "scraper",
     "scraper-timeline",
 ];
@@ -36,7 +39,8 @@ pub fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Runs one benchmark and returns its raw results.
+/// Runs one benchmark and returns its raw results; `None` when it
+/// cannot run on this machine.
 pub fn run(bench: &str, mode: micro::Mode) -> Option<results::Results> {
     Some(match bench {
         "spawn" => micro::spawn(mode),
@@ -46,6 +50,8 @@ pub fn run(bench: &str, mode: micro::Mode) -> Option<results::Results> {
         "latency" => latency::measure(mode),
         "contention" => contention::measure(mode),
         "echo" => echo::measure(mode),
+        #[cfg(unix)]
+        "syscalls" => return syscalls::measure(mode),
         "scraper" => scraper::measure(mode),
         "scraper-timeline" => scraper::timeline(mode),
         _ => return None,

@@ -535,6 +535,40 @@ fn echo_table(r: &Results) -> String {
     t
 }
 
+fn syscalls_table(r: &Results) -> String {
+    let mut t = header(&r.bench);
+    t.push_str("\n\n");
+    // Series are `<server> | <what>`: servers and columns in first-seen
+    // order.
+    let mut servers: Vec<&str> = Vec::new();
+    let mut columns: Vec<&str> = Vec::new();
+    for p in &r.points {
+        let (server, what) = p.series.split_once(" | ").unwrap_or_default();
+        if !servers.contains(&server) {
+            servers.push(server);
+        }
+        if !columns.contains(&what) {
+            columns.push(what);
+        }
+    }
+    let _ = writeln!(t, "| server | connections | {} |", columns.join(" | "));
+    let _ = writeln!(t, "|---|---:|{}", "---:|".repeat(columns.len()));
+    for s in &servers {
+        for x in r.xs() {
+            let cells: Vec<String> = columns
+                .iter()
+                .map(|c| {
+                    r.point(&format!("{s} | {c}"), x)
+                        .map_or("–".into(), |p| format!("{:.2}", p.median()))
+                })
+                .collect();
+            let _ = writeln!(t, "| {s} | {x} | {} |", cells.join(" | "));
+        }
+    }
+    t.push_str(&footer(r, "per message echoed, median over the runs"));
+    t
+}
+
 /// Renders every table and figure, and checks every claim.
 pub fn render_all(root: &Path) -> Result<Files, Vec<String>> {
     let mut files = Files::new();
@@ -724,6 +758,9 @@ pub fn render_all(root: &Path) -> Result<Files, Vec<String>> {
                         lines,
                     ),
                 );
+            }
+            "syscalls" => {
+                files.insert(out("syscalls.md"), syscalls_table(&r));
             }
             "scraper-timeline" => {
                 files.insert(out("scraper-timeline.svg"), timeline(&r));

@@ -43,9 +43,13 @@ impl Machine {
     }
 
     pub fn describe(&self) -> String {
+        let cores = match self.cores {
+            1 => "1 core".to_string(),
+            n => format!("{n} cores"),
+        };
         format!(
-            "{} cores ({}), {}, {}, measured {}",
-            self.cores, self.cpu, self.os, self.rustc, self.date
+            "{cores} ({}), {}, {}, measured {}",
+            self.cpu, self.os, self.rustc, self.date
         )
     }
 }

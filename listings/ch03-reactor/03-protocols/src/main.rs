@@ -76,7 +76,9 @@ struct Outbox {
     aborted: bool,   // The protocol asked to close now.
     producing: bool, // Call `resume_producing` when it is empty.
 }
+// ANCHOR_END: transport
 
+// ANCHOR: write
 impl Transport {
     pub fn write(&self, data: &[u8]) {
         let mut outbox = self.outbox.borrow_mut();
@@ -106,6 +108,16 @@ impl Transport {
         self.mark_dirty(&mut outbox);
     }
 
+    /// Puts the connection on the reactor's list, once.
+    fn mark_dirty(&self, outbox: &mut Outbox) {
+        if !outbox.queued {
+            outbox.queued = true;
+            self.dirty.borrow_mut().push(self.token);
+        }
+    }
+// ANCHOR_END: write
+
+    // ANCHOR: producer
     /// Makes the protocol a producer (Twisted's `registerProducer`, for
     /// a pull producer): each time its outbox is empty, the reactor calls
     /// its `resume_producing`, until it calls `unregister_producer`.
@@ -118,16 +130,8 @@ impl Transport {
     pub fn unregister_producer(&self) {
         self.outbox.borrow_mut().producing = false;
     }
-
-    /// Puts the connection on the reactor's list, once.
-    fn mark_dirty(&self, outbox: &mut Outbox) {
-        if !outbox.queued {
-            outbox.queued = true;
-            self.dirty.borrow_mut().push(self.token);
-        }
-    }
+    // ANCHOR_END: producer
 }
-// ANCHOR_END: transport
 
 /// One connection, as the reactor sees it.
 struct Connection {
@@ -140,11 +144,7 @@ struct Connection {
     more: bool,        // Its last turn ended with work left.
 }
 
-/// Reads, or pieces produced, per connection per turn of the loop: a
-/// client that never stops sending, or a producer that never stops
-/// writing, gives way to the others after this many.
-const STEPS_PER_TURN: usize = 16;
-
+// ANCHOR: short-reads
 /// On epoll and kqueue, a read that does not fill the buffer took all
 /// the socket held, and bytes that arrive later raise a new event: no
 /// need to read again only to hear `WouldBlock`. tokio counts on the
@@ -162,8 +162,14 @@ const SHORT_READS: bool = cfg!(any(
     target_os = "openbsd",
     target_os = "dragonfly",
 ));
+// ANCHOR_END: short-reads
 
 // ANCHOR: drive
+/// Reads, or pieces produced, per connection per turn of the loop: a
+/// client that never stops sending, or a producer that never stops
+/// writing, gives way to the others after this many.
+const STEPS_PER_TURN: usize = 16;
+
 impl Connection {
     /// Does the work the socket allows now, at most `STEPS_PER_TURN`
     /// reads or pieces produced. `Ok(false)`: close it.
@@ -190,7 +196,9 @@ impl Connection {
         self.more = true; // Its turn is over, with work left.
         Ok(true)
     }
+    // ANCHOR_END: drive
 
+    // ANCHOR: receive
     /// Reads once, and hands what came to the protocol. `Ok(false)`:
     /// there was nothing to read.
     fn receive(&mut self) -> io::Result<bool> {
@@ -219,8 +227,9 @@ impl Connection {
         Ok(true)
     }
 }
-// ANCHOR_END: drive
+// ANCHOR_END: receive
 
+// ANCHOR: flush
 impl Connection {
     /// Sends what we can. `Ok(true)` when nothing is left to send.
     fn flush(&mut self) -> io::Result<bool> {
@@ -242,6 +251,7 @@ impl Connection {
         Ok(true)
     }
 }
+// ANCHOR_END: flush
 
 // ANCHOR: guard
 /// Runs a protocol callback. A panic in it becomes an error, which
@@ -325,7 +335,9 @@ impl Reactor {
             self.drive_dirty();
         }
     }
+    // ANCHOR_END: run
 
+    // ANCHOR: drive-one
     /// Lets one connection make progress; closes it if it is done.
     fn drive(&mut self, token: Token) {
         let Some(conn) = self.connections.get_mut(&token) else {
@@ -349,7 +361,7 @@ impl Reactor {
         }
     }
 }
-// ANCHOR_END: run
+// ANCHOR_END: drive-one
 
 // ANCHOR: fair
 impl Reactor {

@@ -1,19 +1,22 @@
+extern crate httparse; // `mdbook test` links crates by name
 extern crate mio; // `mdbook test` links crates by name
 extern crate socket2; // `mdbook test` links crates by name
+extern crate url; // `mdbook test` links crates by name
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::io::{self, ErrorKind, Read, Write};
 use std::mem;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use mio::net::{TcpListener, TcpStream};
 use mio::event::Event;
+use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
+use url::{Host, Position, Url};
 
 /// What the reactor calls when something happens on a connection.
 pub trait Protocol {
@@ -216,8 +219,8 @@ struct Connection {
     stream: TcpStream,
     protocol: Box<dyn Protocol>,
     transport: Transport,
-    eof: bool,        // The peer has closed its side.
-    connecting: bool, // New: the kernel is still connecting it.
+    eof: bool,         // The peer has closed its side.
+    connecting: bool,  // New: the kernel is still connecting it.
     readable: bool,    // The socket may hold bytes not read yet.
     peer_closed: bool, // An event said the peer closed, or failed.
     more: bool,        // Its last turn ended with work left.
@@ -353,7 +356,7 @@ pub struct Reactor {
     dirty: Rc<RefCell<Vec<Token>>>,
     paused: Vec<(Token, Instant)>, // Listeners to retry, and when.
     ready: Vec<Token>, // Connections whose turn ended with work left.
-    timers: Timers,                // New: callbacks to run later.
+    timers: Timers,    // New: callbacks to run later.
 }
 
 impl Reactor {
@@ -610,30 +613,33 @@ impl Reactor {
 
 // ANCHOR: connect
 impl Reactor {
-    /// Connects to `addr`, and gives the connection to `protocol`:
-    /// Twisted's `connectTCP`. Returns at once; the protocol hears
+    /// Connects to `addr`, and gives the connection to the protocol that
+    /// `build` makes for its transport: Twisted's `connectTCP`, with a
+    /// factory of one. Returns at once; the protocol hears
     /// `connection_made`, or `connection_failed`, later.
     pub fn connect_tcp(
         &mut self,
         addr: SocketAddr,
-        protocol: Box<dyn Protocol>,
+        build: impl FnOnce(&Transport) -> Box<dyn Protocol>,
     ) {
-        let mut protocol = protocol;
-        let mut stream = match TcpStream::connect(addr) {
-            Ok(stream) => stream, // Connecting: it does not wait.
-            Err(e) => return drop(guard(|| protocol.connection_failed(e))),
-        };
         let token = self.token();
-        let both = Interest::READABLE | Interest::WRITABLE;
-        if let Err(e) = self.poll.registry().register(&mut stream, token, both)
-        {
-            return drop(guard(|| protocol.connection_failed(e)));
-        }
         let transport = Transport {
             token,
             outbox: Rc::default(),
             dirty: self.dirty.clone(),
         };
+        // Built first, so that it may keep its transport: to abort the
+        // connection, for one, before it is made.
+        let mut protocol = build(&transport);
+        let mut stream = match TcpStream::connect(addr) {
+            Ok(stream) => stream, // Connecting: it does not wait.
+            Err(e) => return drop(guard(|| protocol.connection_failed(e))),
+        };
+        let both = Interest::READABLE | Interest::WRITABLE;
+        if let Err(e) = self.poll.registry().register(&mut stream, token, both)
+        {
+            return drop(guard(|| protocol.connection_failed(e)));
+        }
         let conn = Connection {
             stream,
             protocol,
@@ -689,45 +695,82 @@ fn transient(e: &io::Error) -> bool {
 #[derive(Debug)]
 pub struct Page {
     pub status: u16,
+    /// Names in lower case. Bytes of a value that are not UTF-8 (HTTP
+    /// allows them, as "obs-text") are replaced with U+FFFD.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
-/// The largest response we accept, headers included.
+impl Page {
+    /// The value of the first header called `name`, in lower case.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let mut named = self.headers.iter().filter(|(n, _)| n == name);
+        named.next().map(|(_, value)| value.as_str())
+    }
+}
+
+/// The largest body we accept.
 pub const MAX_RESPONSE: usize = 1 << 20;
+/// The largest head (status line and headers) we accept, and the most
+/// headers.
+pub const MAX_HEAD: usize = 64 * 1024;
+pub const MAX_HEADERS: usize = 100;
+
+/// How long a download may take: `idle`, with no byte from the server
+/// (connecting included), and `total`, from start to end.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    pub idle: Duration,
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        let (idle, total) = (Duration::from_secs(10), Duration::from_secs(60));
+        Timeouts { idle, total }
+    }
+}
 
 /// Fetches one page: Twisted's `getPage`, with a callback slot for
 /// the result, filled once, as a `Deferred` fires once.
 struct GetPage {
     request: Vec<u8>,
-    response: Vec<u8>,
+    response: Response,
     on_page: Option<Box<dyn FnOnce(io::Result<Page>)>>,
+    clock: Rc<Clock>,
 }
 
 impl GetPage {
     /// Hands the result to the callback, the first time only.
     fn fire(&mut self, result: io::Result<Page>) {
+        self.clock.stop();
         if let Some(on_page) = self.on_page.take() {
             on_page(result);
         }
     }
-}
 
+    /// What an abort means: ours, when a deadline passed.
+    fn lost(&self, why: io::Error) -> io::Error {
+        match self.clock.expired.get() {
+            true => io::Error::new(ErrorKind::TimedOut, "timed out"),
+            false => why,
+        }
+    }
+}
+// ANCHOR_END: page
+
+// ANCHOR: protocol
 impl Protocol for GetPage {
     fn connection_made(&mut self, transport: &Transport) {
         transport.write(&self.request);
     }
 
     fn data_received(&mut self, transport: &Transport, data: &[u8]) {
-        self.response.extend_from_slice(data);
-        let result = if self.response.len() > MAX_RESPONSE {
-            Err(invalid("response too large"))
-        } else {
-            match parse(&self.response, false) {
-                Ok(None) => return, // Not all there yet.
-                Ok(Some(page)) => Ok(page),
-                Err(e) => Err(e),
-            }
+        self.clock.touch(transport); // Bytes came: not idle.
+        let result = match self.response.feed(data) {
+            Ok(false) => return, // Not all there yet.
+            Ok(true) => Ok(self.response.take_page()),
+            Err(e) => Err(e),
         };
         self.fire(result);
         transport.lose_connection();
@@ -737,141 +780,373 @@ impl Protocol for GetPage {
         // The server closed first: the page ends here, or is cut short.
         if self.on_page.is_some() {
             let result = match reason {
-                Lost::Done => parse(&self.response, true),
-                other => Err(other.into()), // A reset is no end of page.
+                Lost::Done => self.response.finish(),
+                other => Err(self.lost(other.into())), // No end of page.
             };
-            self.fire(result.and_then(|page| page.ok_or(truncated())));
+            self.fire(result);
         }
     }
 
     fn connection_failed(&mut self, error: io::Error) {
+        let error = self.lost(error);
         self.fire(Err(error));
     }
 }
-// ANCHOR_END: page
+// ANCHOR_END: protocol
+
+// ANCHOR: clock
+/// A download's two deadlines. When one passes, the connection is
+/// aborted, and the download fails with `TimedOut`.
+struct Clock {
+    timers: Timers,
+    idle: Duration,
+    idle_timer: Cell<Option<TimerId>>,
+    total_timer: Cell<Option<TimerId>>,
+    expired: Cell<bool>,
+}
+
+impl Clock {
+    fn start(timers: Timers, t: Timeouts, transport: &Transport) -> Rc<Clock> {
+        let clock = Rc::new(Clock {
+            timers,
+            idle: t.idle,
+            idle_timer: Cell::new(None),
+            total_timer: Cell::new(None),
+            expired: Cell::new(false),
+        });
+        clock.total_timer.set(Some(clock.alarm(t.total, transport)));
+        clock.touch(transport);
+        clock
+    }
+
+    /// The idle deadline starts again.
+    fn touch(self: &Rc<Clock>, transport: &Transport) {
+        let id = self.alarm(self.idle, transport);
+        if let Some(old) = self.idle_timer.replace(Some(id)) {
+            self.timers.cancel(old);
+        }
+    }
+
+    /// A timer that aborts the connection after `delay`. It holds the
+    /// clock weakly: a finished download frees it.
+    fn alarm(self: &Rc<Clock>, delay: Duration, t: &Transport) -> TimerId {
+        let (clock, transport) = (Rc::downgrade(self), t.clone());
+        self.timers.call_later(delay, move || {
+            if let Some(clock) = clock.upgrade() {
+                clock.expired.set(true);
+            }
+            transport.abort_connection();
+        })
+    }
+
+    fn stop(&self) {
+        for timer in [&self.idle_timer, &self.total_timer] {
+            if let Some(id) = timer.take() {
+                self.timers.cancel(id);
+            }
+        }
+    }
+}
+// ANCHOR_END: clock
 
 // ANCHOR: get-page
 /// Starts fetching `url`; `on_page` gets the page or the error later.
-/// Only addresses: `http://127.0.0.1:8080/path`. We resolve no names.
 pub fn get_page(
     reactor: &mut Reactor,
     url: &str,
     on_page: impl FnOnce(io::Result<Page>) + 'static,
 ) {
-    let target = url
-        .strip_prefix("http://")
-        .map(|rest| rest.split_once('/').unwrap_or((rest, "")))
-        .and_then(|(host, path)| Some((host.parse().ok()?, host, path)));
-    let Some((addr, host, path)) = target else {
-        return on_page(Err(invalid("not an http://address/ URL")));
+    request(reactor, "GET", url, Timeouts::default(), on_page);
+}
+
+/// Sends a `GET` or a `HEAD` for `url`, within `timeouts`.
+pub fn request(
+    reactor: &mut Reactor,
+    method: &'static str,
+    url: &str,
+    timeouts: Timeouts,
+    on_page: impl FnOnce(io::Result<Page>) + 'static,
+) {
+    let (addr, host, path) = match target(url) {
+        Ok(target) => target,
+        Err(e) => return on_page(Err(e)),
     };
     let request = format!(
-        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
     );
-    let protocol = GetPage {
-        request: request.into_bytes(),
-        response: Vec::new(),
-        on_page: Some(Box::new(on_page)),
-    };
-    reactor.connect_tcp(addr, Box::new(protocol));
+    let timers = reactor.timers();
+    reactor.connect_tcp(addr, move |transport| {
+        Box::new(GetPage {
+            request: request.into_bytes(),
+            response: Response::new(method == "HEAD"),
+            on_page: Some(Box::new(on_page)),
+            clock: Clock::start(timers, timeouts, transport),
+        })
+    });
 }
 // ANCHOR_END: get-page
 
-// ANCHOR: parse
-/// Parses a whole response, if `response` holds one. `eof`: the server
-/// has closed the connection, so nothing more will come.
-fn parse(response: &[u8], eof: bool) -> io::Result<Option<Page>> {
-    let Some(end) = find(response, b"\r\n\r\n") else {
-        return if eof { Err(truncated()) } else { Ok(None) };
-    };
-    let head = std::str::from_utf8(&response[..end])
-        .map_err(|_| invalid("headers are not text"))?;
-    let mut lines = head.split("\r\n");
-    let status = parse_status(lines.next().unwrap_or(""))?;
-    let mut headers: Vec<(String, String)> = Vec::new();
-    for line in lines {
-        let (name, value) =
-            line.split_once(':').ok_or_else(|| invalid("bad header"))?;
-        headers.push((name.trim().to_ascii_lowercase(), value.trim().into()));
+// ANCHOR: target
+/// Where to connect, and what to send as `Host` and as the path, for
+/// an `http://` URL. The port is 80 unless the URL says otherwise; the
+/// fragment (`#...`) is not sent. The host must be an IP address: we
+/// resolve no names.
+fn target(url: &str) -> io::Result<(SocketAddr, String, String)> {
+    let url = Url::parse(url).map_err(|e| invalid(&format!("{url}: {e}")))?;
+    if url.scheme() != "http" {
+        return Err(invalid("only http:// URLs"));
     }
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+    let ip: IpAddr = match url.host() {
+        Some(Host::Ipv4(ip)) => ip.into(),
+        Some(Host::Ipv6(ip)) => ip.into(),
+        _ => return Err(invalid("not an IP address: we resolve no names")),
     };
-    let rest = &response[end + 4..];
-    let body = if header("transfer-encoding") == Some("chunked") {
-        dechunk(rest)?
-    } else if let Some(length) = header("content-length") {
-        let length: usize =
-            length.parse().map_err(|_| invalid("bad Content-Length"))?;
-        rest.get(..length).map(<[u8]>::to_vec)
-    } else {
-        eof.then(|| rest.to_vec()) // The body ends with the connection.
-    };
-    match body {
-        Some(body) => Ok(Some(Page {
-            status,
-            headers,
-            body,
-        })),
-        None if eof => Err(truncated()),
-        None => Ok(None),
-    }
+    let port = url.port_or_known_default().unwrap_or(80);
+    let host = &url[Position::BeforeHost..Position::AfterPort];
+    let path = &url[Position::BeforePath..Position::AfterQuery];
+    Ok((SocketAddr::new(ip, port), host.into(), path.into()))
 }
-// ANCHOR_END: parse
+// ANCHOR_END: target
 
-/// The status code of a line such as `HTTP/1.1 200 OK`.
-fn parse_status(line: &str) -> io::Result<u16> {
-    let mut parts = line.splitn(3, ' ');
-    match (parts.next(), parts.next()) {
-        (Some(version), Some(code))
-            if version.starts_with("HTTP/1.") && code.len() == 3 =>
-        {
-            code.parse().map_err(|_| invalid("bad status code"))
-        }
-        _ => Err(invalid("bad status line")),
-    }
+// ANCHOR: response
+/// A response, parsed as it arrives. A byte is looked at once, or twice
+/// when it ends a read in the middle of a head or a chunk-size line:
+/// never again from the start.
+struct Response {
+    head_only: bool,  // It answers a `HEAD`: no body follows.
+    pending: Vec<u8>, // Bytes not parsed yet.
+    scanned: usize,   // How far `pending` holds no end of head.
+    state: State,
+    page: Page,
 }
 
-/// Joins the chunks of a chunked body; `None` if not all there yet.
-fn dechunk(mut rest: &[u8]) -> io::Result<Option<Vec<u8>>> {
-    let mut body = Vec::new();
-    loop {
-        let Some(eol) = find(rest, b"\r\n") else {
-            return Ok(None);
+/// Where we are in the response.
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum State {
+    Head,             // The status line and headers.
+    Length(usize),    // A body of known length: this many bytes left.
+    ChunkSize,        // A chunked body: the next chunk's size line.
+    ChunkData(usize), // This many bytes left in the chunk,
+    ChunkEnd,         // then its CRLF.
+    Trailers,         // After the last chunk: trailer lines, skipped.
+    UntilClose,       // A body that ends when the server closes.
+    Done,
+}
+// ANCHOR_END: response
+
+// ANCHOR: feed
+impl Response {
+    fn new(head_only: bool) -> Response {
+        let page = Page {
+            status: 0,
+            headers: Vec::new(),
+            body: Vec::new(),
         };
-        let size = std::str::from_utf8(&rest[..eol])
-            .ok()
-            .map(|line| line.split(';').next().unwrap_or("").trim())
-            .and_then(|hex| usize::from_str_radix(hex, 16).ok())
-            .filter(|&size| size <= MAX_RESPONSE)
-            .ok_or_else(|| invalid("bad chunk size"))?;
-        rest = &rest[eol + 2..];
-        if size == 0 {
-            // Optional trailers, then an empty line: we skip them.
-            let done =
-                rest.starts_with(b"\r\n") || find(rest, b"\r\n\r\n").is_some();
-            return Ok(done.then_some(body));
+        let (pending, scanned, state) = (Vec::new(), 0, State::Head);
+        Response {
+            head_only,
+            pending,
+            scanned,
+            state,
+            page,
         }
-        if rest.len() < size + 2 {
-            return Ok(None);
+    }
+
+    /// Takes the bytes that came. `Ok(true)`: the page is complete.
+    fn feed(&mut self, data: &[u8]) -> io::Result<bool> {
+        let mut input = mem::take(&mut self.pending);
+        input.extend_from_slice(data);
+        let mut at = 0;
+        while self.state != State::Done {
+            match self.step(&input[at..])? {
+                Some(used) => at += used,
+                None => break, // The rest needs more bytes.
+            }
         }
-        if &rest[size..size + 2] != b"\r\n" {
-            return Err(invalid("bad chunk"));
+        input.drain(..at);
+        self.pending = input;
+        Ok(self.state == State::Done)
+    }
+
+    /// The server closed: the page ends here, or was cut short.
+    fn finish(&mut self) -> io::Result<Page> {
+        match self.state {
+            State::UntilClose | State::Done => Ok(self.take_page()),
+            _ => Err(truncated()),
         }
-        body.extend_from_slice(&rest[..size]);
-        rest = &rest[size + 2..];
+    }
+
+    fn take_page(&mut self) -> Page {
+        mem::replace(&mut self.page, Response::new(false).page)
     }
 }
+// ANCHOR_END: feed
+
+// ANCHOR: step
+impl Response {
+    /// Parses what it can of `input`: `Some(bytes used)`, or `None`
+    /// when nothing can be done before more bytes come.
+    fn step(&mut self, input: &[u8]) -> io::Result<Option<usize>> {
+        let used = match self.state {
+            State::Head => return self.head(input),
+            State::Length(left) | State::ChunkData(left) => {
+                let n = left.min(input.len());
+                self.page.body.extend_from_slice(&input[..n]);
+                self.state = match (self.state, left - n) {
+                    (_, left) if left > 0 && n == 0 => return Ok(None),
+                    (State::Length(_), 0) => State::Done,
+                    (State::Length(_), left) => State::Length(left),
+                    (_, 0) => State::ChunkEnd,
+                    (_, left) => State::ChunkData(left),
+                };
+                n
+            }
+            State::ChunkSize => return self.chunk_size(input),
+            State::ChunkEnd if input.len() < 2 => return Ok(None),
+            State::ChunkEnd if input.starts_with(b"\r\n") => {
+                self.state = State::ChunkSize;
+                2
+            }
+            State::ChunkEnd => return Err(invalid("bad chunk")),
+            State::Trailers => match find(input, b"\r\n") {
+                Some(0) => {
+                    self.state = State::Done;
+                    2
+                }
+                Some(end) => end + 2, // A trailer: skipped.
+                None if input.len() > MAX_HEAD => {
+                    return Err(invalid("trailers too large"));
+                }
+                None => return Ok(None),
+            },
+            State::UntilClose if input.is_empty() => return Ok(None),
+            State::UntilClose => {
+                self.page.body.extend_from_slice(input);
+                input.len()
+            }
+            State::Done => return Ok(None),
+        };
+        if self.page.body.len() > MAX_RESPONSE {
+            return Err(invalid("response too large"));
+        }
+        Ok(Some(used))
+    }
+}
+// ANCHOR_END: step
+
+// ANCHOR: head
+impl Response {
+    /// The status line and headers, once they are all there.
+    fn head(&mut self, input: &[u8]) -> io::Result<Option<usize>> {
+        // Parse only once the blank line that ends the head has come.
+        let from = self.scanned.saturating_sub(3);
+        if find(&input[from..], b"\n\r\n").is_none()
+            && find(&input[from..], b"\n\n").is_none()
+        {
+            self.scanned = input.len();
+            return match input.len() > MAX_HEAD {
+                true => Err(invalid("head too large")),
+                false => Ok(None),
+            };
+        }
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut head = httparse::Response::new(&mut headers);
+        let used = match head.parse(input) {
+            Ok(httparse::Status::Complete(used)) => used,
+            Ok(httparse::Status::Partial) => {
+                self.scanned = input.len();
+                return Ok(None);
+            }
+            Err(e) => return Err(invalid(&format!("bad response: {e}"))),
+        };
+        if used > MAX_HEAD {
+            return Err(invalid("head too large"));
+        }
+        self.scanned = 0;
+        let status = head.code.unwrap_or(0);
+        if (100..200).contains(&status) && status != 101 {
+            return Ok(Some(used)); // "100 Continue" and such: skipped.
+        }
+        self.page.status = status;
+        self.page.headers = head
+            .headers
+            .iter()
+            .map(|h| {
+                let value = String::from_utf8_lossy(h.value);
+                (h.name.to_ascii_lowercase(), value.trim().to_string())
+            })
+            .collect();
+        self.state = self.framing()?;
+        Ok(Some(used))
+    }
+}
+// ANCHOR_END: head
+
+// ANCHOR: framing
+impl Response {
+    /// How the body is delimited (RFC 9112, section 6.3).
+    fn framing(&self) -> io::Result<State> {
+        let status = self.page.status;
+        if self.head_only || status == 101 || status == 204 || status == 304 {
+            return Ok(State::Done); // No body, whatever the headers say.
+        }
+        let list = |name: &str| -> Vec<String> {
+            let named = self.page.headers.iter().filter(|(n, _)| n == name);
+            let items = named.flat_map(|(_, value)| value.split(','));
+            items.map(|item| item.trim().to_ascii_lowercase()).collect()
+        };
+        let codings = list("transfer-encoding");
+        if codings == ["chunked"] {
+            return Ok(State::ChunkSize);
+        } else if !codings.is_empty() {
+            let codings = codings.join(", ");
+            return Err(invalid(&format!("unsupported coding: {codings}")));
+        }
+        let lengths = list("content-length");
+        let Some(first) = lengths.first() else {
+            return Ok(State::UntilClose); // HTTP/1.0's way.
+        };
+        let digits = |v: &String| v.bytes().all(|b| b.is_ascii_digit());
+        let length = match lengths.iter().all(|v| v == first && digits(v)) {
+            true => first.parse::<usize>().ok(),
+            false => None,
+        };
+        match length {
+            Some(0) => Ok(State::Done),
+            Some(n) if n <= MAX_RESPONSE => Ok(State::Length(n)),
+            Some(_) => Err(invalid("response too large")),
+            None => Err(invalid("bad Content-Length")),
+        }
+    }
+
+    /// A chunk's size line: hexadecimal, perhaps with extensions.
+    fn chunk_size(&mut self, input: &[u8]) -> io::Result<Option<usize>> {
+        match httparse::parse_chunk_size(input) {
+            Ok(httparse::Status::Complete((used, 0))) => {
+                self.state = State::Trailers;
+                Ok(Some(used))
+            }
+            Ok(httparse::Status::Complete((used, size))) => {
+                let size = usize::try_from(size).unwrap_or(usize::MAX);
+                if size > MAX_RESPONSE - self.page.body.len() {
+                    return Err(invalid("response too large"));
+                }
+                self.state = State::ChunkData(size);
+                Ok(Some(used))
+            }
+            Ok(httparse::Status::Partial) if input.len() < 1024 => Ok(None),
+            _ => Err(invalid("bad chunk size")),
+        }
+    }
+}
+// ANCHOR_END: framing
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 fn invalid(why: &str) -> io::Error {
-    io::Error::new(ErrorKind::InvalidData, why)
+    io::Error::new(ErrorKind::InvalidData, why.to_string())
 }
 
 fn truncated() -> io::Error {
@@ -1152,5 +1427,284 @@ mod tests {
         let result = fetch(&url(addr));
         let e = result.expect_err("a page cut by a reset was accepted");
         assert_eq!(e.kind(), ErrorKind::ConnectionReset);
+    }
+
+    /// Like `canned`, but the server then holds the connection open for
+    /// ten seconds instead of closing it.
+    fn canned_open(response: Vec<u8>) -> SocketAddr {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let (mut stream, response) =
+                    (stream.unwrap(), response.clone());
+                thread::spawn(move || {
+                    let _ = stream.read(&mut [0; 1024]); // The request.
+                    let _ = stream.write_all(&response);
+                    thread::sleep(Duration::from_secs(10));
+                });
+            }
+        });
+        addr
+    }
+
+    /// `request` on a fresh reactor, with a time limit of its own.
+    fn fetch_with(
+        method: &'static str,
+        url: &str,
+        timeouts: Timeouts,
+    ) -> io::Result<Page> {
+        let mut reactor = Reactor::new().unwrap();
+        let result = Rc::new(RefCell::new(None));
+        let slot = result.clone();
+        request(&mut reactor, method, url, timeouts, move |page| {
+            *slot.borrow_mut() = Some(page);
+        });
+        let start = Instant::now();
+        reactor.timers().call_later(Duration::from_secs(5), || {});
+        let done =
+            || result.borrow().is_some() || start.elapsed().as_secs() >= 5;
+        reactor.run_until(done).unwrap();
+        result.take().expect("no result in 5 s")
+    }
+
+    #[test]
+    fn transfer_codings_are_a_list_and_ignore_case() {
+        let _s = serial();
+        let chunked = b"3\r\n<p>\r\n4\r\n</p>\r\n0\r\n\r\n";
+        let with = |te: &str| {
+            let head =
+                format!("HTTP/1.1 200 OK\r\nTransfer-Encoding: {te}\r\n\r\n");
+            canned([head.as_bytes(), chunked].concat(), 3)
+        };
+        for te in ["Chunked", "CHUNKED", " chunked "] {
+            let page = fetch(&url(with(te))).unwrap();
+            assert_eq!(page.body, b"<p></p>", "{te}");
+        }
+        // A coding we cannot undo is an error, not a body with the chunk
+        // framing left in it.
+        for te in ["gzip, chunked", "gzip"] {
+            let e = fetch(&url(with(te))).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidData, "{te}");
+            assert!(e.to_string().contains("gzip"), "{e}");
+        }
+    }
+
+    #[test]
+    fn interim_responses_are_skipped() {
+        let _s = serial();
+        let server = canned(
+            b"HTTP/1.1 100 Continue\r\n\r\n\
+              HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n\
+              HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+                .to_vec(),
+            5,
+        );
+        let page = fetch(&url(server)).unwrap();
+        assert_eq!((page.status, &page.body[..]), (200, &b"ok"[..]));
+        assert_eq!(page.header("link"), None);
+    }
+
+    #[test]
+    fn no_body_after_204_304_or_head() {
+        let _s = serial();
+        // Each server says a length, sends no body, and keeps the
+        // connection open: waiting for the body would wait 10 s.
+        let cases = [
+            (
+                "GET",
+                "HTTP/1.1 204 No Content\r\nContent-Length: 9\r\n\r\n",
+            ),
+            (
+                "GET",
+                "HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\n",
+            ),
+            ("HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n"),
+        ];
+        for (method, response) in cases {
+            let server = canned_open(response.as_bytes().to_vec());
+            let t = Instant::now();
+            let page =
+                fetch_with(method, &url(server), Timeouts::default()).unwrap();
+            assert!(page.body.is_empty(), "{response}");
+            assert!(t.elapsed() < Duration::from_secs(2), "{response}");
+        }
+    }
+
+    #[test]
+    fn header_bytes_that_are_not_utf8_are_kept() {
+        let _s = serial();
+        let server = canned(
+            b"HTTP/1.1 200 Gr\xfc\xdfe\r\nX-Name: M\xfcller\r\n\
+              Content-Length: 2\r\n\r\nok"
+                .to_vec(),
+            7,
+        );
+        let page = fetch(&url(server)).unwrap();
+        assert_eq!(page.header("x-name"), Some("M\u{fffd}ller"));
+        assert_eq!(page.body, b"ok");
+    }
+
+    #[test]
+    fn too_many_or_too_large_headers_are_errors() {
+        let _s = serial();
+        let many = "X-A: 1\r\n".repeat(MAX_HEADERS + 1);
+        let large = format!("X-A: {}\r\n", "a".repeat(MAX_HEAD + 1));
+        for headers in [many, large] {
+            let response = format!("HTTP/1.1 200 OK\r\n{headers}\r\nok");
+            let server = canned(response.into_bytes(), 64 * 1024);
+            let result = fetch(&url(server)).map(|page| page.status);
+            let e = result.expect_err("accepted");
+            assert_eq!(e.kind(), ErrorKind::InvalidData, "{e}");
+        }
+    }
+
+    /// A whole response given to the parser a byte at a time. A parser
+    /// that read the response again from the start on each byte would
+    /// take about n²/2 steps: here, hours.
+    #[test]
+    fn parsing_is_incremental() {
+        let head = format!("HTTP/1.1 200 OK\r\n{}", "X-A: b\r\n".repeat(90));
+        let mut body = Vec::new();
+        while body.len() < MAX_RESPONSE - 4096 {
+            body.extend_from_slice(b"ff\r\n");
+            body.extend_from_slice(&[b'x'; 255]);
+            body.extend_from_slice(b"\r\n");
+        }
+        let response = [
+            head.as_bytes(),
+            b"Transfer-Encoding: chunked\r\n\r\n",
+            &body,
+            b"0\r\n\r\n",
+        ]
+        .concat();
+        let mut parser = Response::new(false);
+        let start = Instant::now();
+        for (i, byte) in response.iter().enumerate() {
+            let done = parser.feed(std::slice::from_ref(byte)).unwrap();
+            assert_eq!(done, i == response.len() - 1);
+            assert!(start.elapsed() < Duration::from_secs(30), "at {i}");
+        }
+        assert_eq!(parser.take_page().body.len(), body.len() / 261 * 255);
+    }
+
+    #[test]
+    fn urls_with_no_port_a_query_or_a_fragment() {
+        let t = |url: &str| {
+            let (addr, host, path) = target(url).unwrap();
+            (addr.to_string(), host, path)
+        };
+        let s = String::from;
+        assert_eq!(
+            t("http://127.0.0.1"),
+            (s("127.0.0.1:80"), s("127.0.0.1"), s("/"))
+        );
+        assert_eq!(
+            t("http://127.0.0.1:8080?x=1#top"),
+            (s("127.0.0.1:8080"), s("127.0.0.1:8080"), s("/?x=1"))
+        );
+        assert_eq!(
+            t("HTTP://user@[::1]:81/a%20b/../c"),
+            (s("[::1]:81"), s("[::1]:81"), s("/c"))
+        );
+        for bad in ["https://127.0.0.1/", "http://example.com/", "127.0.0.1"] {
+            assert_eq!(target(bad).unwrap_err().kind(), ErrorKind::InvalidData);
+        }
+    }
+
+    #[test]
+    fn the_request_line_the_server_sees() {
+        let _s = serial();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = Vec::new();
+            let mut buf = [0; 1024];
+            while find(&request, b"\r\n\r\n").is_none() {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = stream.write_all(b"HTTP/1.0 200 OK\r\n\r\n");
+            String::from_utf8_lossy(&request).into_owned()
+        });
+        fetch(&format!("http://{addr}?q=1#top")).unwrap();
+        let request = seen.join().unwrap();
+        assert!(request.starts_with("GET /?q=1 HTTP/1.1\r\n"), "{request}");
+        assert!(request.contains(&format!("\r\nHost: {addr}\r\n")));
+    }
+
+    #[test]
+    fn a_silent_server_times_out() {
+        let _s = serial();
+        let server = canned_open(Vec::new()); // Accepts, says nothing.
+        let idle = Duration::from_millis(200);
+        let timeouts = Timeouts {
+            idle,
+            total: Duration::from_secs(5),
+        };
+        let t = Instant::now();
+        let e = fetch_with("GET", &url(server), timeouts).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+        assert!(t.elapsed() >= idle && t.elapsed() < 5 * idle);
+    }
+
+    #[test]
+    fn a_trickle_meets_the_total_deadline() {
+        let _s = serial();
+        // A close-delimited body, a byte every 20 ms, for 5 s.
+        let mut response = b"HTTP/1.0 200 OK\r\n\r\n".to_vec();
+        response.extend(std::iter::repeat_n(b'x', 250));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let _ = stream.read(&mut [0; 1024]);
+            for byte in response {
+                if stream.write_all(&[byte]).is_err() {
+                    break;
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
+        });
+        let total = Duration::from_millis(400);
+        let timeouts = Timeouts {
+            idle: Duration::from_secs(1),
+            total,
+        };
+        let t = Instant::now();
+        let e = fetch_with("GET", &url(addr), timeouts).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+        assert!(t.elapsed() >= total && t.elapsed() < 3 * total);
+    }
+
+    #[test]
+    fn a_slow_but_steady_server_is_not_idle() {
+        let _s = serial();
+        // Ten bytes of body, 100 ms apart: a second in all, but never
+        // 200 ms without a byte.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let _ = stream.read(&mut [0; 1024]);
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n");
+            for _ in 0..10 {
+                thread::sleep(Duration::from_millis(100));
+                if stream.write_all(b"x").is_err() {
+                    break;
+                }
+            }
+        });
+        let idle = Duration::from_millis(200);
+        let timeouts = Timeouts {
+            idle,
+            total: Duration::from_secs(5),
+        };
+        let page = fetch_with("GET", &url(addr), timeouts).unwrap();
+        assert_eq!(page.body, b"xxxxxxxxxx");
     }
 }

@@ -3,32 +3,49 @@ extern crate tokio; // `mdbook test` links crates by name
 
 use std::env;
 use std::io::{self, ErrorKind};
+use std::pin::pin;
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::{Builder, Runtime};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 
 // ANCHOR: here
-/// Accepts clients for ever, and gives each one a task of its own.
-pub async fn serve(listener: TcpListener) -> io::Result<()> {
+/// Accepts clients, `limit` at a time at most, and gives each one a task
+/// of its own, until `shutdown` completes; then lets the clients still
+/// connected finish, for at most `GRACE`.
+pub async fn serve(
+    listener: TcpListener,
+    limit: usize,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let permits = Arc::new(Semaphore::new(limit));
+    let mut clients = JoinSet::new();
+    let mut shutdown = pin!(shutdown);
     loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _peer)) => stream,
-            Err(e) if e.kind() == ErrorKind::ConnectionAborted => continue,
-            Err(e) => {
-                // Out of file descriptors, most likely: the client waits
-                // in the backlog while we wait a little, then try again.
-                eprintln!("accept: {e}; retrying in 100 ms");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
+        let next = async {
+            // At the limit, we wait for a client to leave before we
+            // accept: the next ones wait in the kernel's listen backlog.
+            let permit = permits.clone().acquire_owned().await;
+            (permit, accept(&listener).await)
         };
-        tokio::spawn(async move {
-            // An error ends this client's task, and nothing else.
-            let _ = echo(stream).await;
+        let (permit, stream) = tokio::select! {
+            next = next => next,
+            () = &mut shutdown => break,
+        };
+        let permit = permit.expect("the semaphore is never closed");
+        clients.spawn(async move {
+            let _ = echo(stream).await; // An error ends this client alone.
+            drop(permit);
         });
+        while clients.try_join_next().is_some() {} // Forget the finished.
     }
+    drop(listener); // New clients are refused from now on.
+    finish(clients).await;
+    Ok(())
 }
 
 /// Sends back every byte the client sends, until it closes.
@@ -39,7 +56,43 @@ async fn echo(mut stream: TcpStream) -> io::Result<()> {
 }
 // ANCHOR_END: here
 
+// ANCHOR: accept
+/// The next client. An error that is not the client's own (most likely,
+/// no file descriptor left) pauses the loop for 100 ms; the client waits
+/// in the backlog meanwhile.
+async fn accept(listener: &TcpListener) -> TcpStream {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _peer)) => return stream,
+            Err(e) if e.kind() == ErrorKind::ConnectionAborted => continue,
+            Err(e) => {
+                eprintln!("accept: {e}; retrying in 100 ms");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+// ANCHOR_END: accept
+
+// ANCHOR: finish
+/// How long the clients still connected may go on after a shutdown.
+pub const GRACE: Duration = Duration::from_secs(5);
+
+/// Waits for the clients still connected, for at most `GRACE`; then cuts
+/// the others (aborting a task drops its socket, which closes it).
+async fn finish(mut clients: JoinSet<()>) {
+    let all = async { while clients.join_next().await.is_some() {} };
+    if tokio::time::timeout(GRACE, all).await.is_err() {
+        eprintln!("shutdown: {} clients cut", clients.len());
+        clients.shutdown().await;
+    }
+}
+// ANCHOR_END: finish
+
 // ANCHOR: runtimes
+/// How many clients the server serves at once; more wait their turn.
+pub const MAX_CLIENTS: usize = 10_000;
+
 /// The echo server on one thread, like our reactor.
 pub fn run_current_thread(listener: std::net::TcpListener) -> io::Result<()> {
     let runtime = Builder::new_current_thread().enable_all().build()?;
@@ -58,24 +111,32 @@ pub fn run_multi_thread(
     serve_on(runtime, listener)
 }
 
+/// Serves until Ctrl-C (`SIGINT`).
 fn serve_on(
     runtime: Runtime,
     listener: std::net::TcpListener,
 ) -> io::Result<()> {
     listener.set_nonblocking(true)?; // Tokio expects it.
-    runtime.block_on(async { serve(TcpListener::from_std(listener)?).await })
+    runtime.block_on(async {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        serve(TcpListener::from_std(listener)?, MAX_CLIENTS, ctrl_c).await
+    })
 }
 // ANCHOR_END: runtimes
 
 fn main() -> io::Result<()> {
     let addr = env::args().nth(1).unwrap_or("127.0.0.1:7000".into());
     let listener = std::net::TcpListener::bind(&addr)?;
-    println!("echo server on {}", listener.local_addr()?);
+    println!("echo server on {}; Ctrl-C stops it", listener.local_addr()?);
     // A connection is a file descriptor: we take all the kernel allows.
     #[cfg(unix)]
     println!("open files: up to {}", rlimit::increase_nofile_limit(!0)?);
     let workers = thread::available_parallelism().map_or(1, |n| n.get());
-    run_multi_thread(listener, workers)
+    run_multi_thread(listener, workers)?;
+    println!("stopped");
+    Ok(())
 }
 
 #[cfg(test)]
@@ -353,5 +414,94 @@ mod tests {
             .expect("the waiting client was lost");
         assert_eq!(&buf, b"ping");
         assert!(served(addr));
+    }
+
+    /// A server on a thread of its own, `limit` clients at a time, that
+    /// shuts down when `stop` is sent.
+    fn start_stoppable(
+        limit: usize,
+    ) -> (
+        SocketAddr,
+        tokio::sync::oneshot::Sender<()>,
+        thread::JoinHandle<io::Result<()>>,
+    ) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = thread::spawn(move || {
+            let rt = Builder::new_current_thread().enable_all().build()?;
+            rt.block_on(async {
+                let shutdown = async {
+                    let _ = stopped.await;
+                };
+                serve(TcpListener::from_std(listener)?, limit, shutdown).await
+            })
+        });
+        (addr, stop, server)
+    }
+
+    /// Sends `msg` and reads it back.
+    fn echoes(c: &mut std::net::TcpStream, msg: &[u8]) -> bool {
+        let mut back = vec![0; msg.len()];
+        c.write_all(msg).is_ok() && c.read_exact(&mut back).is_ok() && back == msg
+    }
+
+    #[test]
+    fn at_the_limit_the_next_client_waits_its_turn() {
+        let _s = serial();
+        let (addr, _stop, _server) = start_stoppable(2);
+        let mut a = connect(addr);
+        assert!(echoes(&mut a, b"a"));
+        let mut b = connect(addr);
+        assert!(echoes(&mut b, b"b"));
+        // The kernel completes the connection, but the server does not
+        // accept it while two clients are served.
+        let mut c = connect(addr);
+        c.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        assert!(!echoes(&mut c, b"c"), "a third client was served");
+        drop(a); // A client leaves: `c` gets its turn.
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut got = [0; 1];
+        c.read_exact(&mut got).unwrap(); // The byte it sent before.
+        assert_eq!(&got, b"c");
+        assert!(echoes(&mut b, b"b")); // Still served.
+    }
+
+    #[test]
+    fn a_shutdown_lets_open_clients_finish_and_refuses_new_ones() {
+        let _s = serial();
+        let (addr, stop, server) = start_stoppable(10);
+        let mut a = connect(addr);
+        assert!(echoes(&mut a, b"before"));
+        stop.send(()).unwrap();
+        thread::sleep(Duration::from_millis(100));
+        assert!(
+            std::net::TcpStream::connect(addr).is_err(),
+            "a new client was let in after the shutdown"
+        );
+        assert!(echoes(&mut a, b"after"), "an open client was cut");
+        drop(a); // Its task ends, and with it the server.
+        let t = Instant::now();
+        server.join().unwrap().unwrap();
+        assert!(t.elapsed() < Duration::from_secs(1), "{:?}", t.elapsed());
+    }
+
+    #[test]
+    fn a_client_that_stays_is_cut_after_the_grace_period() {
+        let _s = serial();
+        let (addr, stop, server) = start_stoppable(10);
+        let mut a = connect(addr);
+        assert!(echoes(&mut a, b"hello"));
+        let t = Instant::now();
+        stop.send(()).unwrap();
+        server.join().unwrap().unwrap();
+        let waited = t.elapsed();
+        assert!(waited >= GRACE - Duration::from_millis(50), "{waited:?}");
+        assert!(waited < GRACE + Duration::from_secs(2), "{waited:?}");
+        // Its socket is closed: the next read ends.
+        let mut rest = Vec::new();
+        let _ = a.read_to_end(&mut rest);
+        assert!(rest.is_empty());
     }
 }

@@ -2,12 +2,15 @@ extern crate tokio; // `mdbook test` links crates by name
 
 use std::env;
 use std::io::{self, ErrorKind};
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
 
 /// The longest line we accept, newline excluded.
 pub const MAX_LINE: usize = 1024;
@@ -16,33 +19,38 @@ pub const MAX_LINE: usize = 1024;
 type Message = Arc<(usize, Vec<u8>)>;
 
 // ANCHOR: here
-/// Accepts members for ever; each one is a task.
-pub async fn serve(listener: TcpListener) -> io::Result<()> {
+/// Accepts members, each one a task, until `shutdown` completes; then
+/// tells those still there, and waits until they are gone.
+pub async fn serve(
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
     // Every member's task receives every message. A member that falls
     // more than 256 messages behind loses the oldest ones.
     let (room, _) = broadcast::channel::<Message>(256);
-    let mut members = 0;
-    loop {
-        let stream = match listener.accept().await {
-            Ok((stream, _peer)) => stream,
-            Err(e) if e.kind() == ErrorKind::ConnectionAborted => continue,
-            Err(e) => {
-                // Out of file descriptors, most likely: the client waits
-                // in the backlog while we wait a little, then try again.
-                eprintln!("accept: {e}; retrying in 100 ms");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                continue;
-            }
+    let (stop, stopping) = watch::channel(false);
+    let mut members = JoinSet::new();
+    let mut shutdown = pin!(shutdown);
+    for id in 1.. {
+        let stream = tokio::select! {
+            stream = accept(&listener) => stream,
+            () = &mut shutdown => break,
         };
-        members += 1;
-        tokio::spawn(member(stream, members, room.clone()));
+        let (room, stopping) = (room.clone(), stopping.clone());
+        members.spawn(member(stream, id, room, stopping));
+        while members.try_join_next().is_some() {} // Forget those gone.
     }
+    drop(listener); // New members are refused from now on.
+    let _ = stop.send(true);
+    while members.join_next().await.is_some() {}
+    Ok(())
 }
 
 async fn member(
     mut stream: TcpStream,
     id: usize,
     room: broadcast::Sender<Message>,
+    mut stopping: watch::Receiver<bool>,
 ) -> io::Result<()> {
     let mut heard = room.subscribe();
     let (reader, mut writer) = stream.split();
@@ -71,10 +79,32 @@ async fn member(
                 Ok(_) | Err(RecvError::Lagged(_)) => {}
                 Err(RecvError::Closed) => return Ok(()),
             },
+            _ = stopping.changed() => {
+                // Bounded, so that a member who does not read cannot
+                // hold the shutdown up.
+                let bye = writer.write_all(b"server shutting down\n");
+                let _ = tokio::time::timeout(Duration::from_secs(1), bye).await;
+                return Ok(());
+            }
         }
     }
 }
 // ANCHOR_END: here
+
+/// The next member. An error that is not the client's own (most likely,
+/// no file descriptor left) pauses the loop for 100 ms.
+async fn accept(listener: &TcpListener) -> TcpStream {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _peer)) => return stream,
+            Err(e) if e.kind() == ErrorKind::ConnectionAborted => continue,
+            Err(e) => {
+                eprintln!("accept: {e}; retrying in 100 ms");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
 
 // ANCHOR: read-line
 /// Reads until a newline, keeping what it read in `line`, so that it can
@@ -94,13 +124,18 @@ where
 }
 // ANCHOR_END: read-line
 
-/// The chat server on a current-thread runtime.
+/// The chat server on a current-thread runtime, until Ctrl-C.
 pub fn run(listener: std::net::TcpListener) -> io::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     listener.set_nonblocking(true)?;
-    runtime.block_on(async { serve(TcpListener::from_std(listener)?).await })
+    runtime.block_on(async {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        serve(TcpListener::from_std(listener)?, ctrl_c).await
+    })
 }
 
 fn main() -> io::Result<()> {
@@ -173,5 +208,33 @@ mod tests {
         ra.get_mut().read_to_end(&mut rest).unwrap(); // Closed.
         b.write_all(b"still here\n").unwrap();
         assert!(read_line_of(&mut rc).ends_with(": still here\n"));
+    }
+
+    #[test]
+    fn a_shutdown_tells_the_members_and_refuses_new_ones() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async {
+                let shutdown = async {
+                    let _ = stopped.await;
+                };
+                serve(TcpListener::from_std(listener)?, shutdown).await
+            })
+        });
+        let (_a, mut ra) = join(addr);
+        let (_b, mut rb) = join(addr);
+        stop.send(()).unwrap();
+        for r in [&mut ra, &mut rb] {
+            assert_eq!(read_line_of(r), "server shutting down\n");
+            assert_eq!(read_line_of(r), ""); // Then the connection ends.
+        }
+        server.join().unwrap().unwrap(); // And so does the server.
+        assert!(std::net::TcpStream::connect(addr).is_err());
     }
 }
