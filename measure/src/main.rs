@@ -81,7 +81,9 @@ fn main() -> ExitCode {
             {
                 eprintln!("measure: running `{bench}` ({} mode)", mode.name());
                 let Some(r) = measure::run(bench, mode) else {
-                    eprintln!("measure: `{bench}` cannot run here; its saved results stay");
+                    eprintln!(
+                        "measure: `{bench}` cannot run here; its saved results stay"
+                    );
                     continue;
                 };
                 if let Err(e) = results::save(&root, &r) {

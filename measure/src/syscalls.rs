@@ -51,12 +51,11 @@ fn run(kind: &str, connections: usize, pinned: bool) -> Option<Vec<f64>> {
         .arg("--");
     let server = start_command(kind, pinned);
     cmd.arg(server.get_program()).args(server.get_args());
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .spawn()
-        .ok()?;
+    let mut child = cmd.stdout(Stdio::piped()).spawn().ok()?;
     let mut line = String::new();
-    BufReader::new(child.stdout.take()?).read_line(&mut line).ok()?;
+    BufReader::new(child.stdout.take()?)
+        .read_line(&mut line)
+        .ok()?;
     let port: u16 = line.trim().parse().ok()?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let per = (MESSAGES / connections) as u64;
@@ -74,7 +73,8 @@ fn run(kind: &str, connections: usize, pinned: bool) -> Option<Vec<f64>> {
     EVENTS
         .iter()
         .map(|(event, _)| {
-            let row = text.lines().find(|l| l.split(',').nth(2) == Some(event))?;
+            let row =
+                text.lines().find(|l| l.split(',').nth(2) == Some(event))?;
             let count: f64 = row.split(',').next()?.parse().ok()?;
             Some(count / msgs)
         })

@@ -115,7 +115,7 @@ impl Transport {
             self.dirty.borrow_mut().push(self.token);
         }
     }
-// ANCHOR_END: write
+    // ANCHOR_END: write
 
     // ANCHOR: producer
     /// Makes the protocol a producer (Twisted's `registerProducer`, for

@@ -10,8 +10,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use mio::net::{TcpListener, TcpStream};
 use mio::event::Event;
+use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 
 /// What the reactor calls when something happens on a connection.
@@ -129,7 +129,7 @@ struct Connection {
     stream: TcpStream,
     protocol: Box<dyn Protocol>,
     transport: Transport,
-    eof: bool, // The peer has closed its side.
+    eof: bool,         // The peer has closed its side.
     readable: bool,    // The socket may hold bytes not read yet.
     peer_closed: bool, // An event said the peer closed, or failed.
     more: bool,        // Its last turn ended with work left.

@@ -11,8 +11,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use mio::net::{TcpListener, TcpStream};
 use mio::event::Event;
+use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 
 /// What the reactor calls when something happens on a connection.
@@ -206,7 +206,7 @@ struct Connection {
     stream: TcpStream,
     protocol: Box<dyn Protocol>,
     transport: Transport,
-    eof: bool, // The peer has closed its side.
+    eof: bool,         // The peer has closed its side.
     readable: bool,    // The socket may hold bytes not read yet.
     peer_closed: bool, // An event said the peer closed, or failed.
     more: bool,        // Its last turn ended with work left.
@@ -329,7 +329,7 @@ pub struct Reactor {
     dirty: Rc<RefCell<Vec<Token>>>,
     paused: Vec<(Token, Instant)>, // Listeners to retry, and when.
     ready: Vec<Token>, // Connections whose turn ended with work left.
-    timers: Timers,                // New: callbacks to run later.
+    timers: Timers,    // New: callbacks to run later.
 }
 
 impl Reactor {
@@ -404,7 +404,6 @@ impl Reactor {
 }
 // ANCHOR_END: run
 
-// ANCHOR: fair
 impl Reactor {
     /// Notes what an event says about a connection's reading side.
     fn note(&mut self, event: &Event) {
@@ -423,7 +422,6 @@ impl Reactor {
         }
     }
 }
-// ANCHOR_END: fair
 
 impl Reactor {
     /// Lets one connection make progress; closes it if it is done.

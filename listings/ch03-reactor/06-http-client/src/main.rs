@@ -249,6 +249,7 @@ const SHORT_READS: bool = cfg!(any(
     target_os = "dragonfly",
 ));
 
+// ANCHOR: connected
 impl Connection {
     /// Whether a connection we started is up: `Ok(false)` while the
     /// kernel is still at it, an error if it failed (as `mio` advises).
@@ -262,6 +263,7 @@ impl Connection {
             Err(e) => Err(e),
         }
     }
+    // ANCHOR_END: connected
 
     /// Does the work the socket allows now, at most `STEPS_PER_TURN`
     /// reads or pieces produced. `Ok(false)`: close it.
@@ -715,7 +717,9 @@ pub const MAX_RESPONSE: usize = 1 << 20;
 /// headers.
 pub const MAX_HEAD: usize = 64 * 1024;
 pub const MAX_HEADERS: usize = 100;
+// ANCHOR_END: page
 
+// ANCHOR: timeouts
 /// How long a download may take: `idle`, with no byte from the server
 /// (connecting included), and `total`, from start to end.
 #[derive(Clone, Copy, Debug)]
@@ -730,7 +734,9 @@ impl Default for Timeouts {
         Timeouts { idle, total }
     }
 }
+// ANCHOR_END: timeouts
 
+// ANCHOR: getpage
 /// Fetches one page: Twisted's `getPage`, with a callback slot for
 /// the result, filled once, as a `Deferred` fires once.
 struct GetPage {
@@ -757,7 +763,7 @@ impl GetPage {
         }
     }
 }
-// ANCHOR_END: page
+// ANCHOR_END: getpage
 
 // ANCHOR: protocol
 impl Protocol for GetPage {
@@ -1118,7 +1124,11 @@ impl Response {
             None => Err(invalid("bad Content-Length")),
         }
     }
+}
+// ANCHOR_END: framing
 
+// ANCHOR: chunk-size
+impl Response {
     /// A chunk's size line: hexadecimal, perhaps with extensions.
     fn chunk_size(&mut self, input: &[u8]) -> io::Result<Option<usize>> {
         match httparse::parse_chunk_size(input) {
@@ -1139,7 +1149,7 @@ impl Response {
         }
     }
 }
-// ANCHOR_END: framing
+// ANCHOR_END: chunk-size
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)

@@ -2,6 +2,7 @@ extern crate rlimit; // `mdbook test` links crates by name
 extern crate tokio; // `mdbook test` links crates by name
 
 use std::env;
+use std::future::Future;
 use std::io::{self, ErrorKind};
 use std::pin::pin;
 use std::sync::Arc;
@@ -444,7 +445,9 @@ mod tests {
     /// Sends `msg` and reads it back.
     fn echoes(c: &mut std::net::TcpStream, msg: &[u8]) -> bool {
         let mut back = vec![0; msg.len()];
-        c.write_all(msg).is_ok() && c.read_exact(&mut back).is_ok() && back == msg
+        c.write_all(msg).is_ok()
+            && c.read_exact(&mut back).is_ok()
+            && back == msg
     }
 
     #[test]
@@ -458,7 +461,8 @@ mod tests {
         // The kernel completes the connection, but the server does not
         // accept it while two clients are served.
         let mut c = connect(addr);
-        c.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        c.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
         assert!(!echoes(&mut c, b"c"), "a third client was served");
         drop(a); // A client leaves: `c` gets its turn.
         c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();

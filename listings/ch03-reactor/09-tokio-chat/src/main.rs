@@ -1,6 +1,7 @@
 extern crate tokio; // `mdbook test` links crates by name
 
 use std::env;
+use std::future::Future;
 use std::io::{self, ErrorKind};
 use std::pin::pin;
 use std::sync::Arc;

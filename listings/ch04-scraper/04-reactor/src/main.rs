@@ -2,8 +2,8 @@ extern crate httparse; // `mdbook test` links crates by name
 extern crate mio; // `mdbook test` links crates by name
 extern crate scraper; // `mdbook test` links crates by name
 extern crate socket2; // `mdbook test` links crates by name
-extern crate tokio;
-extern crate url; // `mdbook test` links crates by name // `mdbook test` links crates by name
+extern crate tokio; // `mdbook test` links crates by name
+extern crate url; // `mdbook test` links crates by name
 
 use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
