@@ -460,7 +460,9 @@ impl Reactor {
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 // ANCHOR_END: accept-retry
 
+// ANCHOR: accept
 impl Reactor {
+    /// Accepts every connection waiting on `token`'s listener.
     fn accept(&mut self, token: Token) {
         if self.paused.iter().any(|(paused, _)| *paused == token) {
             return; // It rests; `retry_accepts` will call us.
@@ -504,6 +506,7 @@ impl Reactor {
             }
         }
     }
+    // ANCHOR_END: accept
 
     fn close(&mut self, token: Token, reason: Lost) {
         let Some(mut conn) = self.connections.remove(&token) else {
