@@ -22,21 +22,30 @@ fn main() -> io::Result<()> {
     };
     let limit = Duration::from_secs(10);
     let report = run_load(addr, connections, messages as u64, limit)?;
-    print(&report);
-    Ok(())
+    // Written, not printed: `println!` panics when the reader of our
+    // output has gone (`| head`); a write returns the error instead.
+    match print(&mut io::stdout().lock(), &report) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        result => result,
+    }
 }
 
 fn num(s: &str) -> io::Result<usize> {
     s.parse().map_err(io::Error::other)
 }
 
-fn print(r: &LoadReport) {
-    println!("{} connections, {} messages", r.connections, r.messages);
+fn print(out: &mut impl Write, r: &LoadReport) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} connections, {} messages",
+        r.connections, r.messages
+    )?;
     let secs = r.elapsed.as_secs_f64();
-    println!("{:.0} messages/s over {secs:.2} s", r.messages_per_sec);
+    writeln!(out, "{:.0} messages/s over {secs:.2} s", r.messages_per_sec)?;
     let micros = |d: Duration| d.as_secs_f64() * 1e6;
-    println!("p50 {:.0} µs, p99 {:.0} µs", micros(r.p50), micros(r.p99));
-    println!("load generator CPU: {} ms", r.cpu.as_millis());
+    let (p50, p99) = (micros(r.p50), micros(r.p99));
+    writeln!(out, "p50 {p50:.0} µs, p99 {p99:.0} µs")?;
+    writeln!(out, "load generator CPU: {} ms", r.cpu.as_millis())
 }
 
 /// A thread-per-connection echo server on 127.0.0.1, for the demo.
