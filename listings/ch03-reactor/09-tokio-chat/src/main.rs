@@ -13,6 +13,9 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+/// How many members the server serves at once; more wait their turn.
+pub const MAX_MEMBERS: usize = 10_000;
+
 /// The longest line we accept, newline excluded.
 pub const MAX_LINE: usize = 1024;
 
@@ -20,10 +23,12 @@ pub const MAX_LINE: usize = 1024;
 type Message = Arc<(usize, Vec<u8>)>;
 
 // ANCHOR: here
-/// Accepts members, each one a task, until `shutdown` completes; then
-/// tells those still there, and waits until they are gone.
+/// Accepts members, `limit` at a time at most, each one a task, until
+/// `shutdown` completes; then tells those still there, and waits until
+/// they are gone.
 pub async fn serve(
     listener: TcpListener,
+    limit: usize,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     // Every member's task receives every message. A member that falls
@@ -33,8 +38,12 @@ pub async fn serve(
     let mut members = JoinSet::new();
     let mut shutdown = pin!(shutdown);
     for id in 1.. {
+        // At the limit, we wait for a member to leave instead of
+        // accepting: newcomers wait in the kernel's listen backlog.
+        let full = members.len() >= limit;
         let stream = tokio::select! {
-            stream = accept(&listener) => stream,
+            stream = accept(&listener), if !full => stream,
+            Some(_) = members.join_next(), if full => continue,
             () = &mut shutdown => break,
         };
         let (room, stopping) = (room.clone(), stopping.clone());
@@ -135,7 +144,7 @@ pub fn run(listener: std::net::TcpListener) -> io::Result<()> {
         let ctrl_c = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        serve(TcpListener::from_std(listener)?, ctrl_c).await
+        serve(TcpListener::from_std(listener)?, MAX_MEMBERS, ctrl_c).await
     })
 }
 
@@ -211,8 +220,15 @@ mod tests {
         assert!(read_line_of(&mut rc).ends_with(": still here\n"));
     }
 
-    #[test]
-    fn a_shutdown_tells_the_members_and_refuses_new_ones() {
+    /// A chat server of `limit` members at most, on a thread of its own,
+    /// that shuts down when `stop` is sent.
+    fn start_stoppable(
+        limit: usize,
+    ) -> (
+        SocketAddr,
+        tokio::sync::oneshot::Sender<()>,
+        thread::JoinHandle<io::Result<()>>,
+    ) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -225,9 +241,15 @@ mod tests {
                 let shutdown = async {
                     let _ = stopped.await;
                 };
-                serve(TcpListener::from_std(listener)?, shutdown).await
+                serve(TcpListener::from_std(listener)?, limit, shutdown).await
             })
         });
+        (addr, stop, server)
+    }
+
+    #[test]
+    fn a_shutdown_tells_the_members_and_refuses_new_ones() {
+        let (addr, stop, server) = start_stoppable(10);
         let (_a, mut ra) = join(addr);
         let (_b, mut rb) = join(addr);
         stop.send(()).unwrap();
@@ -237,5 +259,24 @@ mod tests {
         }
         server.join().unwrap().unwrap(); // And so does the server.
         assert!(std::net::TcpStream::connect(addr).is_err());
+    }
+
+    #[test]
+    fn at_the_limit_a_newcomer_waits_its_turn() {
+        let (addr, _stop, _server) = start_stoppable(2);
+        let a = join(addr);
+        let _b = join(addr);
+        // Connected by the kernel, but not accepted: no greeting yet.
+        let c = std::net::TcpStream::connect(addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let mut rc = std::io::BufReader::new(c.try_clone().unwrap());
+        let mut line = String::new();
+        assert!(rc.read_line(&mut line).is_err(), "greeted: {line}");
+        drop(a); // A member leaves: `c` gets its place.
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        line.clear();
+        rc.read_line(&mut line).unwrap();
+        assert!(line.starts_with("you are user "), "{line}");
     }
 }
