@@ -1717,4 +1717,39 @@ mod tests {
         let page = fetch_with("GET", &url(addr), timeouts).unwrap();
         assert_eq!(page.body, b"xxxxxxxxxx");
     }
+
+    /// Linux drops a SYN that finds the listener's accept queue full, so
+    /// a connection to it stays half made: the idle deadline ends it.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_connection_that_is_never_made_times_out() {
+        let _s = serial();
+        let socket = socket2::Socket::new(
+            socket2::Domain::IPV4,
+            socket2::Type::STREAM,
+            None,
+        )
+        .unwrap();
+        socket
+            .bind(&SocketAddr::from(([127, 0, 0, 1], 0)).into())
+            .unwrap();
+        socket.listen(1).unwrap(); // And never accepts.
+        let addr = socket.local_addr().unwrap().as_socket().unwrap();
+        let wait = Duration::from_millis(100);
+        let fillers: Vec<_> = (0..4)
+            .filter_map(|_| {
+                std::net::TcpStream::connect_timeout(&addr, wait).ok()
+            })
+            .collect();
+        assert!(fillers.len() < 4, "the queue never filled");
+        let idle = Duration::from_millis(300);
+        let timeouts = Timeouts {
+            idle,
+            total: Duration::from_secs(5),
+        };
+        let t = Instant::now();
+        let e = fetch_with("GET", &url(addr), timeouts).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
+        assert!(t.elapsed() >= idle && t.elapsed() < 5 * idle);
+    }
 }
