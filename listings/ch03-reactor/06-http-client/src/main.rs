@@ -942,6 +942,25 @@ enum State {
 
 // ANCHOR: feed
 impl Response {
+    /// Takes the bytes that came. `Ok(true)`: the page is complete.
+    fn feed(&mut self, data: &[u8]) -> io::Result<bool> {
+        let mut input = mem::take(&mut self.pending);
+        input.extend_from_slice(data);
+        let mut at = 0;
+        while self.state != State::Done {
+            match self.step(&input[at..])? {
+                Some(used) => at += used,
+                None => break, // The rest needs more bytes.
+            }
+        }
+        input.drain(..at);
+        self.pending = input;
+        Ok(self.state == State::Done)
+    }
+}
+// ANCHOR_END: feed
+
+impl Response {
     fn new(head_only: bool) -> Response {
         let page = Page {
             status: 0,
@@ -958,22 +977,6 @@ impl Response {
         }
     }
 
-    /// Takes the bytes that came. `Ok(true)`: the page is complete.
-    fn feed(&mut self, data: &[u8]) -> io::Result<bool> {
-        let mut input = mem::take(&mut self.pending);
-        input.extend_from_slice(data);
-        let mut at = 0;
-        while self.state != State::Done {
-            match self.step(&input[at..])? {
-                Some(used) => at += used,
-                None => break, // The rest needs more bytes.
-            }
-        }
-        input.drain(..at);
-        self.pending = input;
-        Ok(self.state == State::Done)
-    }
-
     /// The server closed: the page ends here, or was cut short.
     fn finish(&mut self) -> io::Result<Page> {
         match self.state {
@@ -986,7 +989,6 @@ impl Response {
         mem::replace(&mut self.page, Response::new(false).page)
     }
 }
-// ANCHOR_END: feed
 
 // ANCHOR: step
 impl Response {

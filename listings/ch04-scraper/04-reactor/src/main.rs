@@ -959,22 +959,6 @@ enum State {
 }
 
 impl Response {
-    fn new(head_only: bool) -> Response {
-        let page = Page {
-            status: 0,
-            headers: Vec::new(),
-            body: Vec::new(),
-        };
-        let (pending, scanned, state) = (Vec::new(), 0, State::Head);
-        Response {
-            head_only,
-            pending,
-            scanned,
-            state,
-            page,
-        }
-    }
-
     /// Takes the bytes that came. `Ok(true)`: the page is complete.
     fn feed(&mut self, data: &[u8]) -> io::Result<bool> {
         let mut input = mem::take(&mut self.pending);
@@ -989,6 +973,24 @@ impl Response {
         input.drain(..at);
         self.pending = input;
         Ok(self.state == State::Done)
+    }
+}
+
+impl Response {
+    fn new(head_only: bool) -> Response {
+        let page = Page {
+            status: 0,
+            headers: Vec::new(),
+            body: Vec::new(),
+        };
+        let (pending, scanned, state) = (Vec::new(), 0, State::Head);
+        Response {
+            head_only,
+            pending,
+            scanned,
+            state,
+            page,
+        }
     }
 
     /// The server closed: the page ends here, or was cut short.
@@ -1135,7 +1137,9 @@ impl Response {
             None => Err(invalid("bad Content-Length")),
         }
     }
+}
 
+impl Response {
     /// A chunk's size line: hexadecimal, perhaps with extensions.
     fn chunk_size(&mut self, input: &[u8]) -> io::Result<Option<usize>> {
         match httparse::parse_chunk_size(input) {
