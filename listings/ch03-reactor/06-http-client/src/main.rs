@@ -832,7 +832,11 @@ impl Clock {
             self.timers.cancel(old);
         }
     }
+}
+// ANCHOR_END: clock
 
+// ANCHOR: alarm
+impl Clock {
     /// A timer that aborts the connection after `delay`. It holds the
     /// clock weakly: a finished download frees it.
     fn alarm(self: &Rc<Clock>, delay: Duration, t: &Transport) -> TimerId {
@@ -853,7 +857,7 @@ impl Clock {
         }
     }
 }
-// ANCHOR_END: clock
+// ANCHOR_END: alarm
 
 // ANCHOR: get-page
 /// Starts fetching `url`; `on_page` gets the page or the error later.

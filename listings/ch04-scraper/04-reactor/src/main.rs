@@ -857,7 +857,9 @@ impl Clock {
             self.timers.cancel(old);
         }
     }
+}
 
+impl Clock {
     /// A timer that aborts the connection after `delay`. It holds the
     /// clock weakly: a finished download frees it.
     fn alarm(self: &Rc<Clock>, delay: Duration, t: &Transport) -> TimerId {
