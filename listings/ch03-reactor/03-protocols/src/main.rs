@@ -76,6 +76,15 @@ struct Outbox {
     aborted: bool,   // The protocol asked to close now.
     producing: bool, // Call `resume_producing` when it is empty.
 }
+
+impl Outbox {
+    /// A producer that wrote nothing, and asked for nothing else.
+    fn paused(&self) -> bool {
+        self.producing
+            && self.bytes.is_empty()
+            && !(self.closing || self.overflow || self.aborted)
+    }
+}
 // ANCHOR_END: transport
 
 // ANCHOR: write
@@ -187,9 +196,14 @@ impl Connection {
             drop(outbox);
             if self.eof || closing {
                 return Ok(false);
-            } else if producing {
+            }
+            if producing {
                 guard(|| self.protocol.resume_producing(&self.transport))?;
-            } else if !self.readable || !self.receive()? {
+                if !self.transport.outbox.borrow().paused() {
+                    continue; // A piece to send, or a close.
+                }
+            } // A producer with nothing to send yet lets us read.
+            if !self.readable || !self.receive()? {
                 return Ok(true); // Wait until it is readable.
             }
         }
@@ -1163,5 +1177,45 @@ mod tests {
         let mut got = Vec::new();
         let _ = connect(addr).read_to_end(&mut got);
         assert!(got.len() <= MAX_OUTBOX, "{} bytes", got.len());
+    }
+
+    /// A producer with nothing to send yet, until the client says `go`.
+    struct Lazy {
+        go: bool,
+    }
+
+    impl Protocol for Lazy {
+        fn connection_made(&mut self, transport: &Transport) {
+            transport.register_producer();
+        }
+        fn data_received(&mut self, _: &Transport, data: &[u8]) {
+            self.go |= data == b"go";
+        }
+        fn resume_producing(&mut self, transport: &Transport) {
+            if self.go {
+                transport.write(b"data");
+                transport.unregister_producer();
+                transport.lose_connection();
+            }
+        }
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_producer_with_nothing_to_send_waits_without_spinning() {
+        let _s = serial();
+        let addr = spawn_reactor("lazy", || {
+            Box::new(Lazy { go: false }) as Box<dyn Protocol>
+        });
+        let mut c = connect(addr);
+        thread::sleep(Duration::from_millis(100));
+        let before = cpu_ticks_of("lazy");
+        thread::sleep(Duration::from_secs(1));
+        // A loop that called it again and again would burn ~100 ticks.
+        assert!(cpu_ticks_of("lazy") - before <= 1);
+        c.write_all(b"go").unwrap();
+        let mut got = Vec::new();
+        c.read_to_end(&mut got).unwrap();
+        assert_eq!(got, b"data");
     }
 }

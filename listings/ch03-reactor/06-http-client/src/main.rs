@@ -91,6 +91,15 @@ struct Outbox {
     producing: bool, // Call `resume_producing` when it is empty.
 }
 
+impl Outbox {
+    /// A producer that wrote nothing, and asked for nothing else.
+    fn paused(&self) -> bool {
+        self.producing
+            && self.bytes.is_empty()
+            && !(self.closing || self.overflow || self.aborted)
+    }
+}
+
 impl Transport {
     pub fn write(&self, data: &[u8]) {
         let mut outbox = self.outbox.borrow_mut();
@@ -281,9 +290,14 @@ impl Connection {
             drop(outbox);
             if self.eof || closing {
                 return Ok(false);
-            } else if producing {
+            }
+            if producing {
                 guard(|| self.protocol.resume_producing(&self.transport))?;
-            } else if !self.readable || !self.receive()? {
+                if !self.transport.outbox.borrow().paused() {
+                    continue; // A piece to send, or a close.
+                }
+            } // A producer with nothing to send yet lets us read.
+            if !self.readable || !self.receive()? {
                 return Ok(true); // Wait until it is readable.
             }
         }
