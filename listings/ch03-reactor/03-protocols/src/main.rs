@@ -137,7 +137,9 @@ impl Transport {
     }
 
     pub fn unregister_producer(&self) {
-        self.outbox.borrow_mut().producing = false;
+        let mut outbox = self.outbox.borrow_mut();
+        outbox.producing = false;
+        self.mark_dirty(&mut outbox);
     }
     // ANCHOR_END: producer
 }
@@ -151,6 +153,7 @@ struct Connection {
     readable: bool,    // The socket may hold bytes not read yet.
     peer_closed: bool, // An event said the peer closed, or failed.
     more: bool,        // Its last turn ended with work left.
+    scheduled: bool,   // It is on the reactor's ready list.
 }
 
 // ANCHOR: short-reads
@@ -160,16 +163,19 @@ struct Connection {
 /// same (in 1.54, `io/poll_evented.rs`); mio does not promise it, so
 /// elsewhere we read until `WouldBlock`. An event that says the peer
 /// closed raises no other: then we read on until the end of stream.
-const SHORT_READS: bool = cfg!(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "illumos",
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly",
+const SHORT_READS: bool = cfg!(all(
+    not(mio_unsupported_force_poll_poll),
+    any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "illumos",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly",
+    )
 ));
 // ANCHOR_END: short-reads
 
@@ -181,8 +187,9 @@ const STEPS_PER_TURN: usize = 16;
 
 impl Connection {
     /// Does the work the socket allows now, at most `STEPS_PER_TURN`
-    /// reads or pieces produced. `Ok(false)`: close it.
-    fn drive(&mut self) -> io::Result<bool> {
+    /// reads or pieces produced; no read unless `read`. `Ok(false)`:
+    /// close it.
+    fn drive(&mut self, read: bool) -> io::Result<bool> {
         for _ in 0..STEPS_PER_TURN {
             if self.transport.outbox.borrow().aborted {
                 return Ok(false); // Now, whatever is left to send.
@@ -194,7 +201,7 @@ impl Connection {
             let outbox = self.transport.outbox.borrow();
             let (closing, producing) = (outbox.closing, outbox.producing);
             drop(outbox);
-            if self.eof || closing {
+            if closing || (self.eof && !producing) {
                 return Ok(false);
             }
             if producing {
@@ -203,7 +210,14 @@ impl Connection {
                     continue; // A piece to send, or a close.
                 }
             } // A producer with nothing to send yet lets us read.
-            if !self.readable || !self.receive()? {
+            if self.eof || !self.readable {
+                return Ok(true); // Wait for an event, or for the producer.
+            }
+            if !read {
+                self.more = true; // Bytes may wait: its next turn reads.
+                return Ok(true);
+            }
+            if !self.receive()? {
                 return Ok(true); // Wait until it is readable.
             }
         }
@@ -342,7 +356,7 @@ impl Reactor {
                     self.accept(event.token());
                 } else {
                     self.note(event);
-                    self.drive(event.token());
+                    self.drive(event.token(), true);
                 }
             }
             self.drive_ready();
@@ -352,15 +366,16 @@ impl Reactor {
     // ANCHOR_END: run
 
     // ANCHOR: drive-one
-    /// Lets one connection make progress; closes it if it is done.
-    fn drive(&mut self, token: Token) {
+    /// Lets one connection make progress, reading from it if `read`;
+    /// closes it if it is done.
+    fn drive(&mut self, token: Token, read: bool) {
         let Some(conn) = self.connections.get_mut(&token) else {
             return; // Closed already.
         };
         if conn.transport.outbox.borrow().aborted {
             return self.close(token, Lost::Aborted);
         }
-        let driven = conn.drive();
+        let driven = conn.drive(read);
         // Its writes are sent, or wait for a writable event or its
         // next turn: the dirty list need not drive it again.
         conn.transport.outbox.borrow_mut().queued = false;
@@ -368,8 +383,13 @@ impl Reactor {
             return self.close(token, Lost::Aborted);
         }
         match driven {
-            Ok(true) if mem::take(&mut conn.more) => self.ready.push(token),
-            Ok(true) => {} // More when the kernel says so.
+            Ok(true) => {
+                // Work left: a turn next round, on the ready list once.
+                let more = mem::take(&mut conn.more);
+                if more && !mem::replace(&mut conn.scheduled, true) {
+                    self.ready.push(token);
+                }
+            }
             Ok(false) => self.close(token, Lost::Done),
             Err(e) => self.close(token, Lost::Failed(e)),
         }
@@ -391,8 +411,13 @@ impl Reactor {
     /// Gives another turn to the connections whose turn ended with work
     /// left: they will raise no new event for it.
     fn drive_ready(&mut self) {
+        // Each connection is on the list once at most (`scheduled`).
+        debug_assert!(self.ready.len() <= self.connections.len());
         for token in mem::take(&mut self.ready) {
-            self.drive(token);
+            if let Some(conn) = self.connections.get_mut(&token) {
+                conn.scheduled = false;
+            }
+            self.drive(token, true);
         }
     }
 }
@@ -414,20 +439,14 @@ impl Reactor {
                 let Some(conn) = self.connections.get(&token) else {
                     continue; // Closed already.
                 };
-                let mut outbox = conn.transport.outbox.borrow_mut();
                 // Not queued: it was driven since, by an event or its own
                 // drive (a producer's writes queue it again).
-                let queued = mem::take(&mut outbox.queued);
-                // Nothing to send, produce or close: reads wait for an
-                // event, or for the connection's next turn.
-                let owed = !outbox.bytes.is_empty()
-                    || outbox.producing
-                    || outbox.closing
-                    || outbox.overflow
-                    || outbox.aborted;
-                drop(outbox);
-                if queued && owed {
-                    self.drive(token);
+                let queued =
+                    mem::take(&mut conn.transport.outbox.borrow_mut().queued);
+                if queued {
+                    // No read here: bytes to read wait for the connection's
+                    // turn, or the loop could stay in this list for ever.
+                    self.drive(token, false);
                 }
             }
         }
@@ -512,10 +531,11 @@ impl Reactor {
                 readable: true,
                 peer_closed: false,
                 more: false,
+                scheduled: false,
             };
             self.connections.insert(conn_token, conn);
             match made {
-                Ok(()) => self.drive(conn_token),
+                Ok(()) => self.drive(conn_token, true),
                 Err(e) => self.close(conn_token, Lost::Failed(e)),
             }
         }
@@ -1112,6 +1132,50 @@ mod tests {
         assert!(slowest < Duration::from_millis(250), "{slowest:?}");
     }
 
+    /// As above, but the hog also sends a byte every millisecond: each
+    /// raises an event on a connection that is already waiting for its
+    /// next turn, which must not earn it a second one.
+    #[test]
+    fn a_producer_whose_peer_keeps_talking_gets_one_turn_a_round() {
+        let _s = serial();
+        let addr = start_worker();
+        let mut hog = connect(addr);
+        hog.write_all(b"produce").unwrap();
+        let (mut rx, mut tx) = (hog.try_clone().unwrap(), hog);
+        let t = Instant::now();
+        let reader = thread::spawn(move || {
+            let mut buf = [0; 64 * 1024];
+            while t.elapsed() < Duration::from_secs(3) {
+                if matches!(rx.read(&mut buf), Ok(0) | Err(_)) {
+                    break;
+                }
+            }
+        });
+        let talker = thread::spawn(move || {
+            while t.elapsed() < Duration::from_secs(3) {
+                if tx.write_all(b".").is_err() {
+                    break;
+                }
+                thread::sleep(Duration::from_millis(1));
+            }
+        });
+        thread::sleep(Duration::from_millis(1000)); // Many rounds.
+        let mut c = connect(addr);
+        let mut slowest = Duration::ZERO;
+        for _ in 0..10 {
+            let t = Instant::now();
+            c.write_all(b"x").unwrap();
+            if c.read_exact(&mut [0; 1]).is_err() {
+                slowest = Duration::MAX;
+                break;
+            }
+            slowest = slowest.max(t.elapsed());
+        }
+        reader.join().unwrap();
+        talker.join().unwrap();
+        assert!(slowest < Duration::from_millis(250), "{slowest:?}");
+    }
+
     #[test]
     fn a_peer_that_sent_and_closed_while_we_were_busy_is_served() {
         let _s = serial();
@@ -1217,5 +1281,49 @@ mod tests {
         let mut got = Vec::new();
         c.read_to_end(&mut got).unwrap();
         assert_eq!(got, b"data");
+    }
+
+    /// `drive_dirty` sends and closes, but does not read: reading there,
+    /// two connections that write to each other could keep the loop in
+    /// the list for ever. Bytes to read wait for the connection's turn.
+    #[test]
+    fn the_dirty_list_does_not_read() {
+        let _s = serial();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = connect(listener.local_addr().unwrap());
+        let (ours, _) = listener.accept().unwrap();
+        ours.set_nonblocking(true).unwrap();
+        client.write_all(b"unread").unwrap();
+        thread::sleep(Duration::from_millis(50)); // It has arrived.
+        // An echo connection, as `accept` makes one, given a byte to send.
+        let mut reactor = Reactor::new().unwrap();
+        let token = reactor.token();
+        let transport = Transport {
+            token,
+            outbox: Rc::default(),
+            dirty: reactor.dirty.clone(),
+        };
+        let conn = Connection {
+            stream: TcpStream::from_std(ours),
+            protocol: Box::new(Echo),
+            transport: transport.clone(),
+            eof: false,
+            readable: true,
+            peer_closed: false,
+            more: false,
+            scheduled: false,
+        };
+        reactor.connections.insert(token, conn);
+        transport.write(b"!");
+        reactor.drive_dirty();
+        let mut got = [0; 1];
+        client.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"!");
+        // Not read yet: the connection waits for its turn.
+        assert_eq!(reactor.ready, [token]);
+        reactor.drive_ready();
+        let mut got = [0; 6];
+        client.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"unread");
     }
 }

@@ -121,7 +121,9 @@ impl Transport {
     }
 
     pub fn unregister_producer(&self) {
-        self.outbox.borrow_mut().producing = false;
+        let mut outbox = self.outbox.borrow_mut();
+        outbox.producing = false;
+        self.mark_dirty(&mut outbox);
     }
 
     /// Puts the connection on the reactor's list, once.
@@ -142,6 +144,7 @@ struct Connection {
     readable: bool,    // The socket may hold bytes not read yet.
     peer_closed: bool, // An event said the peer closed, or failed.
     more: bool,        // Its last turn ended with work left.
+    scheduled: bool,   // It is on the reactor's ready list.
 }
 
 /// Reads, or pieces produced, per connection per turn of the loop: a
@@ -155,22 +158,26 @@ const STEPS_PER_TURN: usize = 16;
 /// same (in 1.54, `io/poll_evented.rs`); mio does not promise it, so
 /// elsewhere we read until `WouldBlock`. An event that says the peer
 /// closed raises no other: then we read on until the end of stream.
-const SHORT_READS: bool = cfg!(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "illumos",
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly",
+const SHORT_READS: bool = cfg!(all(
+    not(mio_unsupported_force_poll_poll),
+    any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "illumos",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly",
+    )
 ));
 
 impl Connection {
     /// Does the work the socket allows now, at most `STEPS_PER_TURN`
-    /// reads or pieces produced. `Ok(false)`: close it.
-    fn drive(&mut self) -> io::Result<bool> {
+    /// reads or pieces produced; no read unless `read`. `Ok(false)`:
+    /// close it.
+    fn drive(&mut self, read: bool) -> io::Result<bool> {
         for _ in 0..STEPS_PER_TURN {
             if self.transport.outbox.borrow().aborted {
                 return Ok(false); // Now, whatever is left to send.
@@ -182,7 +189,7 @@ impl Connection {
             let outbox = self.transport.outbox.borrow();
             let (closing, producing) = (outbox.closing, outbox.producing);
             drop(outbox);
-            if self.eof || closing {
+            if closing || (self.eof && !producing) {
                 return Ok(false);
             }
             if producing {
@@ -191,7 +198,14 @@ impl Connection {
                     continue; // A piece to send, or a close.
                 }
             } // A producer with nothing to send yet lets us read.
-            if !self.readable || !self.receive()? {
+            if self.eof || !self.readable {
+                return Ok(true); // Wait for an event, or for the producer.
+            }
+            if !read {
+                self.more = true; // Bytes may wait: its next turn reads.
+                return Ok(true);
+            }
+            if !self.receive()? {
                 return Ok(true); // Wait until it is readable.
             }
         }
@@ -318,8 +332,13 @@ impl Reactor {
     /// Gives another turn to the connections whose turn ended with work
     /// left: they will raise no new event for it.
     fn drive_ready(&mut self) {
+        // Each connection is on the list once at most (`scheduled`).
+        debug_assert!(self.ready.len() <= self.connections.len());
         for token in mem::take(&mut self.ready) {
-            self.drive(token);
+            if let Some(conn) = self.connections.get_mut(&token) {
+                conn.scheduled = false;
+            }
+            self.drive(token, true);
         }
     }
 }
@@ -339,7 +358,7 @@ impl Reactor {
                     self.accept(event.token());
                 } else {
                     self.note(event);
-                    self.drive(event.token());
+                    self.drive(event.token(), true);
                 }
             }
             self.drive_ready();
@@ -347,15 +366,16 @@ impl Reactor {
         }
     }
 
-    /// Lets one connection make progress; closes it if it is done.
-    fn drive(&mut self, token: Token) {
+    /// Lets one connection make progress, reading from it if `read`;
+    /// closes it if it is done.
+    fn drive(&mut self, token: Token, read: bool) {
         let Some(conn) = self.connections.get_mut(&token) else {
             return; // Closed already.
         };
         if conn.transport.outbox.borrow().aborted {
             return self.close(token, Lost::Aborted);
         }
-        let driven = conn.drive();
+        let driven = conn.drive(read);
         // Its writes are sent, or wait for a writable event or its
         // next turn: the dirty list need not drive it again.
         conn.transport.outbox.borrow_mut().queued = false;
@@ -363,8 +383,13 @@ impl Reactor {
             return self.close(token, Lost::Aborted);
         }
         match driven {
-            Ok(true) if mem::take(&mut conn.more) => self.ready.push(token),
-            Ok(true) => {} // More when the kernel says so.
+            Ok(true) => {
+                // Work left: a turn next round, on the ready list once.
+                let more = mem::take(&mut conn.more);
+                if more && !mem::replace(&mut conn.scheduled, true) {
+                    self.ready.push(token);
+                }
+            }
             Ok(false) => self.close(token, Lost::Done),
             Err(e) => self.close(token, Lost::Failed(e)),
         }
@@ -386,20 +411,14 @@ impl Reactor {
                 let Some(conn) = self.connections.get(&token) else {
                     continue; // Closed already.
                 };
-                let mut outbox = conn.transport.outbox.borrow_mut();
                 // Not queued: it was driven since, by an event or its own
                 // drive (a producer's writes queue it again).
-                let queued = mem::take(&mut outbox.queued);
-                // Nothing to send, produce or close: reads wait for an
-                // event, or for the connection's next turn.
-                let owed = !outbox.bytes.is_empty()
-                    || outbox.producing
-                    || outbox.closing
-                    || outbox.overflow
-                    || outbox.aborted;
-                drop(outbox);
-                if queued && owed {
-                    self.drive(token);
+                let queued =
+                    mem::take(&mut conn.transport.outbox.borrow_mut().queued);
+                if queued {
+                    // No read here: bytes to read wait for the connection's
+                    // turn, or the loop could stay in this list for ever.
+                    self.drive(token, false);
                 }
             }
         }
@@ -479,10 +498,11 @@ impl Reactor {
                 readable: true,
                 peer_closed: false,
                 more: false,
+                scheduled: false,
             };
             self.connections.insert(conn_token, conn);
             match made {
-                Ok(()) => self.drive(conn_token),
+                Ok(()) => self.drive(conn_token, true),
                 Err(e) => self.close(conn_token, Lost::Failed(e)),
             }
         }
