@@ -25,7 +25,7 @@ type Message = Arc<(usize, Vec<u8>)>;
 // ANCHOR: here
 /// Accepts members, `limit` at a time at most, each one a task, until
 /// `shutdown` completes; then tells those still there, and waits until
-/// they are gone.
+/// they are gone, `GRACE` at most.
 pub async fn serve(
     listener: TcpListener,
     limit: usize,
@@ -52,9 +52,17 @@ pub async fn serve(
     }
     drop(listener); // New members are refused from now on.
     let _ = stop.send(true);
-    while members.join_next().await.is_some() {}
+    // A member stuck in a write to a client that does not read never
+    // sees `stopping`: after `GRACE`, its task is aborted.
+    let all = async { while members.join_next().await.is_some() {} };
+    if tokio::time::timeout(GRACE, all).await.is_err() {
+        members.shutdown().await;
+    }
     Ok(())
 }
+
+/// How long members may take to leave after a shutdown.
+pub const GRACE: Duration = Duration::from_secs(5);
 
 async fn member(
     mut stream: TcpStream,
@@ -278,5 +286,31 @@ mod tests {
         line.clear();
         rc.read_line(&mut line).unwrap();
         assert!(line.starts_with("you are user "), "{line}");
+    }
+
+    #[test]
+    fn a_member_who_never_reads_cannot_hold_the_shutdown_up() {
+        let (addr, stop, server) = start_stoppable(10);
+        let (mut talker, _rt) = join(addr);
+        let (_deaf, _rd) = join(addr); // Never reads a byte.
+        thread::sleep(Duration::from_millis(50)); // Both have subscribed.
+        // Enough lines to fill the deaf member's socket buffers, so that
+        // its task waits in a write.
+        let line = [vec![b'x'; 1000], vec![b'\n']].concat();
+        talker
+            .set_write_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        for _ in 0..20_000 {
+            if talker.write_all(&line).is_err() {
+                break;
+            }
+        }
+        let t = std::time::Instant::now();
+        stop.send(()).unwrap();
+        while !server.is_finished() && t.elapsed() < GRACE * 2 {
+            thread::sleep(Duration::from_millis(50));
+        }
+        assert!(server.is_finished(), "still running after {:?}", GRACE * 2);
+        server.join().unwrap().unwrap();
     }
 }
