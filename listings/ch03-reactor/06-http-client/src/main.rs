@@ -803,6 +803,7 @@ impl GetPage {
 // ANCHOR: protocol
 impl Protocol for GetPage {
     fn connection_made(&mut self, transport: &Transport) {
+        self.clock.touch(transport); // Connected: the idle wait restarts.
         transport.write(&self.request);
     }
 
@@ -954,13 +955,14 @@ fn target(url: &str) -> io::Result<(SocketAddr, String, String)> {
 // ANCHOR_END: target
 
 // ANCHOR: response
-/// A response, parsed as it arrives. A byte is looked at once, or twice
-/// when it ends a read in the middle of a head or a chunk-size line:
-/// never again from the start.
+/// A response, parsed as it arrives. Body bytes are looked at once; a
+/// head, chunk-size or trailer line that arrives in pieces is looked at
+/// again, within its bound, never the response from the start.
 struct Response {
     head_only: bool,  // It answers a `HEAD`: no body follows.
     pending: Vec<u8>, // Bytes not parsed yet.
-    scanned: usize,   // How far `pending` holds no end of head.
+    scanned: usize,   // How far `pending` holds no end of line we want.
+    trailers: usize,  // Bytes of trailers so far.
     state: State,
     page: Page,
 }
@@ -1011,6 +1013,7 @@ impl Response {
             head_only,
             pending,
             scanned,
+            trailers: 0,
             state,
             page,
         }
@@ -1055,17 +1058,7 @@ impl Response {
                 2
             }
             State::ChunkEnd => return Err(invalid("bad chunk")),
-            State::Trailers => match find(input, b"\r\n") {
-                Some(0) => {
-                    self.state = State::Done;
-                    2
-                }
-                Some(end) => end + 2, // A trailer: skipped.
-                None if input.len() > MAX_HEAD => {
-                    return Err(invalid("trailers too large"));
-                }
-                None => return Ok(None),
-            },
+            State::Trailers => return self.trailer(input),
             State::UntilClose if input.is_empty() => return Ok(None),
             State::UntilClose => {
                 self.page.body.extend_from_slice(input);
@@ -1098,7 +1091,11 @@ impl Response {
         }
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut head = httparse::Response::new(&mut headers);
-        let used = match head.parse(input) {
+        // RFC 9112 asks a client to take a header folded over several
+        // lines (obs-fold), as one line: httparse does, when asked.
+        let mut config = httparse::ParserConfig::default();
+        config.allow_obsolete_multiline_headers_in_responses(true);
+        let used = match config.parse_response(&mut head, input) {
             Ok(httparse::Status::Complete(used)) => used,
             Ok(httparse::Status::Partial) => {
                 self.scanned = input.len();
@@ -1120,6 +1117,7 @@ impl Response {
             .iter()
             .map(|h| {
                 let value = String::from_utf8_lossy(h.value);
+                let value = value.replace(['\r', '\n'], " "); // Unfolded.
                 (h.name.to_ascii_lowercase(), value.trim().to_string())
             })
             .collect();
@@ -1172,6 +1170,14 @@ impl Response {
 impl Response {
     /// A chunk's size line: hexadecimal, perhaps with extensions.
     fn chunk_size(&mut self, input: &[u8]) -> io::Result<Option<usize>> {
+        // httparse takes an empty size for 0: RFC 9112 wants a digit.
+        match input.first() {
+            None => return Ok(None),
+            Some(b) if !b.is_ascii_hexdigit() => {
+                return Err(invalid("bad chunk size"));
+            }
+            Some(_) => {}
+        }
         match httparse::parse_chunk_size(input) {
             Ok(httparse::Status::Complete((used, 0))) => {
                 self.state = State::Trailers;
@@ -1191,6 +1197,30 @@ impl Response {
     }
 }
 // ANCHOR_END: chunk-size
+
+impl Response {
+    /// A line of the trailers after the last chunk, skipped; the empty
+    /// line ends them, and the response.
+    fn trailer(&mut self, input: &[u8]) -> io::Result<Option<usize>> {
+        let from = self.scanned.saturating_sub(1);
+        let Some(at) = find(&input[from..], b"\r\n") else {
+            self.scanned = input.len(); // Not to be scanned again.
+            return match self.trailers + input.len() > MAX_HEAD {
+                true => Err(invalid("trailers too large")),
+                false => Ok(None),
+            };
+        };
+        let end = from + at;
+        self.scanned = 0;
+        self.trailers += end + 2;
+        if end == 0 {
+            self.state = State::Done;
+        } else if !input[..end].contains(&b':') || self.trailers > MAX_HEAD {
+            return Err(invalid("bad trailer"));
+        }
+        Ok(Some(end + 2))
+    }
+}
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
@@ -1626,7 +1656,9 @@ mod tests {
             head.as_bytes(),
             b"Transfer-Encoding: chunked\r\n\r\n",
             &body,
-            b"0\r\n\r\n",
+            b"0\r\nX-Sum: 1\r\nX-Trailer: ",
+            "t".repeat(60_000).as_bytes(),
+            b"\r\n\r\n",
         ]
         .concat();
         let mut parser = Response::new(false);
@@ -1792,5 +1824,33 @@ mod tests {
         let e = fetch_with("GET", &url(addr), timeouts).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
         assert!(t.elapsed() >= idle && t.elapsed() < 5 * idle);
+    }
+
+    #[test]
+    fn chunk_framing_errors_are_not_a_short_page() {
+        let _s = serial();
+        let head = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+        // An empty size line is no last chunk; a trailer needs a colon.
+        for body in ["5\r\nhello\r\n\r\n\r\n", "0\r\nnot a trailer\r\n\r\n"] {
+            let server = canned(format!("{head}{body}").into_bytes(), 3);
+            let result = fetch(&url(server)).map(|page| page.body);
+            let e = result.expect_err(body);
+            assert_eq!(e.kind(), ErrorKind::InvalidData, "{e}");
+        }
+    }
+
+    #[test]
+    fn a_folded_header_is_one_line() {
+        let _s = serial();
+        let server = canned(
+            b"HTTP/1.1 200 OK\r\nX-Long: one\r\n two\r\n\tthree\r\n\
+              Content-Length: 2\r\n\r\nok"
+                .to_vec(),
+            5,
+        );
+        let page = fetch(&url(server)).unwrap();
+        let folded: Vec<&str> =
+            page.header("x-long").unwrap().split_whitespace().collect();
+        assert_eq!(folded, ["one", "two", "three"]);
     }
 }
