@@ -82,7 +82,7 @@ fn main() -> ExitCode {
                 eprintln!("measure: running `{bench}` ({} mode)", mode.name());
                 let Some(r) = measure::run(bench, mode) else {
                     eprintln!(
-                        "measure: `{bench}` cannot run here; its saved results stay"
+                        "measure: `{bench}` did not run (see above); its saved results stay"
                     );
                     continue;
                 };

@@ -325,12 +325,15 @@ pub struct Claim {
 pub enum Bound {
     AtLeast(f64),
     Below(f64),
+    /// For a count or a share, not a ratio of two measurements: the
+    /// claim's denominator is 1.
+    CountAtLeast(f64),
 }
 
 impl Bound {
     fn holds(&self, ratio: f64) -> bool {
         match *self {
-            Bound::AtLeast(b) => ratio >= b,
+            Bound::AtLeast(b) | Bound::CountAtLeast(b) => ratio >= b,
             Bound::Below(b) => ratio < b,
         }
     }
@@ -339,6 +342,7 @@ impl Bound {
         match *self {
             Bound::AtLeast(b) => format!("at least {b}x"),
             Bound::Below(b) => format!("below {b}x"),
+            Bound::CountAtLeast(b) => format!("at least {b}"),
         }
     }
 }

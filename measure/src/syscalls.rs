@@ -41,7 +41,11 @@ fn has_perf() -> bool {
 
 /// One run: the server under perf, loaded with `MESSAGES` messages over
 /// `connections`; the counts per message, in the order of `EVENTS`.
-fn run(kind: &str, connections: usize, pinned: bool) -> Option<Vec<f64>> {
+fn run(
+    kind: &str,
+    connections: usize,
+    pinned: bool,
+) -> Result<Vec<f64>, String> {
     let out = std::env::temp_dir()
         .join(format!("measure-syscalls-{}.csv", std::process::id()));
     let events: Vec<&str> = EVENTS.iter().map(|(e, _)| *e).collect();
@@ -51,12 +55,19 @@ fn run(kind: &str, connections: usize, pinned: bool) -> Option<Vec<f64>> {
         .arg("--");
     let server = start_command(kind, pinned);
     cmd.arg(server.get_program()).args(server.get_args());
-    let mut child = cmd.stdout(Stdio::piped()).spawn().ok()?;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start perf: {e}"))?;
     let mut line = String::new();
-    BufReader::new(child.stdout.take()?)
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    BufReader::new(stdout)
         .read_line(&mut line)
-        .ok()?;
-    let port: u16 = line.trim().parse().ok()?;
+        .map_err(|e| e.to_string())?;
+    let port: u16 = line
+        .trim()
+        .parse()
+        .map_err(|_| format!("the server printed no port, but {line:?}"))?;
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let per = (MESSAGES / connections) as u64;
     let r = load::run_load(addr, connections, per, Duration::from_secs(20));
@@ -66,17 +77,21 @@ fn run(kind: &str, connections: usize, pinned: bool) -> Option<Vec<f64>> {
     let perf = child.id().to_string();
     let _ = Command::new("pkill").args(["-TERM", "-P", &perf]).status();
     let _ = child.wait();
-    let r = r.ok()?;
-    let text = std::fs::read_to_string(&out).ok()?;
+    let r = r.map_err(|e| format!("the load generator failed: {e}"))?;
+    let text = std::fs::read_to_string(&out)
+        .map_err(|e| format!("no counts from perf: {e}"))?;
     let _ = std::fs::remove_file(&out);
     let msgs = r.messages.max(1) as f64;
+    let count = |event: &str| -> Option<f64> {
+        let row = text.lines().find(|l| l.split(',').nth(2) == Some(event))?;
+        row.split(',').next()?.parse().ok()
+    };
     EVENTS
         .iter()
         .map(|(event, _)| {
-            let row =
-                text.lines().find(|l| l.split(',').nth(2) == Some(event))?;
-            let count: f64 = row.split(',').next()?.parse().ok()?;
-            Some(count / msgs)
+            let n =
+                count(event).ok_or(format!("perf did not count {event}"))?;
+            Ok(n / msgs)
         })
         .collect()
 }
@@ -99,7 +114,13 @@ pub fn measure(mode: Mode) -> Option<Results> {
         for c in CONNECTIONS {
             let mut samples = vec![Vec::new(); EVENTS.len()];
             for _ in 0..runs {
-                let counts = run(kind, c, pinned)?;
+                let counts = match run(kind, c, pinned) {
+                    Ok(counts) => counts,
+                    Err(e) => {
+                        eprintln!("syscalls: {name}, {c} connections: {e}");
+                        return None;
+                    }
+                };
                 for (s, v) in samples.iter_mut().zip(counts) {
                     s.push(v);
                 }

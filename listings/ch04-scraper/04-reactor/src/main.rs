@@ -1623,7 +1623,7 @@ async fn fetch(url: &Url) -> Result<String, String> {
     let page = get_page(&address_of(url)?).await;
     let page = page.map_err(|e| e.to_string())?;
     if page.status != 200 {
-        // A 3xx here had no usable `Location`: `get_page` follows five.
+        // A 3xx here came without a `Location`: `get_page` follows them.
         return Err(format!("HTTP status {}", page.status));
     }
     String::from_utf8(page.body).map_err(|e| e.to_string())
