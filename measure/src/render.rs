@@ -328,6 +328,9 @@ pub enum Bound {
     /// For a count or a share, not a ratio of two measurements: the
     /// claim's denominator is 1.
     CountAtLeast(f64),
+    /// Two-sided, for "the same, within the noise".
+    Between(f64, f64),
+    CountBetween(f64, f64),
 }
 
 impl Bound {
@@ -335,6 +338,9 @@ impl Bound {
         match *self {
             Bound::AtLeast(b) | Bound::CountAtLeast(b) => ratio >= b,
             Bound::Below(b) => ratio < b,
+            Bound::Between(lo, hi) | Bound::CountBetween(lo, hi) => {
+                lo <= ratio && ratio <= hi
+            }
         }
     }
 
@@ -343,6 +349,8 @@ impl Bound {
             Bound::AtLeast(b) => format!("at least {b}x"),
             Bound::Below(b) => format!("below {b}x"),
             Bound::CountAtLeast(b) => format!("at least {b}"),
+            Bound::Between(lo, hi) => format!("between {lo}x and {hi}x"),
+            Bound::CountBetween(lo, hi) => format!("between {lo} and {hi}"),
         }
     }
 }

@@ -82,7 +82,7 @@ impl Outbox {
     fn paused(&self) -> bool {
         self.producing
             && self.bytes.is_empty()
-            && !(self.closing || self.overflow || self.aborted)
+            && !(self.overflow || self.aborted)
     }
 }
 // ANCHOR_END: transport
@@ -91,7 +91,9 @@ impl Outbox {
 impl Transport {
     pub fn write(&self, data: &[u8]) {
         let mut outbox = self.outbox.borrow_mut();
-        if outbox.closing || outbox.overflow || outbox.aborted {
+        // After `lose_connection`, only a producer may still write.
+        let closed = outbox.closing && !outbox.producing;
+        if closed || outbox.overflow || outbox.aborted {
             return;
         }
         if outbox.bytes.len() + data.len() > MAX_OUTBOX {
@@ -129,7 +131,9 @@ impl Transport {
     // ANCHOR: producer
     /// Makes the protocol a producer (Twisted's `registerProducer`, for
     /// a pull producer): each time its outbox is empty, the reactor calls
-    /// its `resume_producing`, until it calls `unregister_producer`.
+    /// its `resume_producing`, until it calls `unregister_producer`. One
+    /// that writes nothing when called is asked again after the next
+    /// read, or when the connection is written to or registered again.
     pub fn register_producer(&self) {
         let mut outbox = self.outbox.borrow_mut();
         outbox.producing = true;
@@ -201,17 +205,27 @@ impl Connection {
             let outbox = self.transport.outbox.borrow();
             let (closing, producing) = (outbox.closing, outbox.producing);
             drop(outbox);
-            if closing || (self.eof && !producing) {
+            // A producer keeps the connection open until it unregisters,
+            // as in Twisted.
+            if !producing && (closing || self.eof) {
                 return Ok(false);
             }
             if producing {
                 guard(|| self.protocol.resume_producing(&self.transport))?;
                 if !self.transport.outbox.borrow().paused() {
-                    continue; // A piece to send, or a close.
+                    continue; // A piece to send, or a change to act on.
                 }
-            } // A producer with nothing to send yet lets us read.
-            if self.eof || !self.readable {
-                return Ok(true); // Wait for an event, or for the producer.
+            } // A producer with nothing to send yet lets us read,
+            if closing || self.eof {
+                // or, with nothing more to read, wait for it; a reset
+                // meanwhile is the connection's error.
+                return match self.stream.take_error()? {
+                    Some(e) => Err(e),
+                    None => Ok(true),
+                };
+            }
+            if !self.readable {
+                return Ok(true); // Wait until it is readable.
             }
             if !read {
                 self.more = true; // Bytes may wait: its next turn reads.
@@ -412,7 +426,10 @@ impl Reactor {
     /// left: they will raise no new event for it.
     fn drive_ready(&mut self) {
         // Each connection is on the list once at most (`scheduled`).
-        debug_assert!(self.ready.len() <= self.connections.len());
+        debug_assert!({
+            let mut seen = std::collections::HashSet::new();
+            self.ready.iter().all(|token| seen.insert(*token))
+        });
         for token in mem::take(&mut self.ready) {
             if let Some(conn) = self.connections.get_mut(&token) {
                 conn.scheduled = false;
@@ -813,6 +830,7 @@ mod tests {
         );
         drop(c);
         assert!(fds_back_to(before));
+        assert!(served(addr)); // The reactor is alive.
     }
 
     #[test]
@@ -1133,10 +1151,11 @@ mod tests {
     }
 
     /// As above, but the hog also sends a byte every millisecond: each
-    /// raises an event on a connection that is already waiting for its
-    /// next turn, which must not earn it a second one.
+    /// raises an event on a connection that may be on the ready list
+    /// already, which must not put it there twice (the reactor's debug
+    /// assertion checks it, and others' round trips stay short).
     #[test]
-    fn a_producer_whose_peer_keeps_talking_gets_one_turn_a_round() {
+    fn a_producer_whose_peer_keeps_talking_is_on_the_ready_list_once() {
         let _s = serial();
         let addr = start_worker();
         let mut hog = connect(addr);
@@ -1325,5 +1344,54 @@ mod tests {
         let mut got = [0; 6];
         client.read_exact(&mut got).unwrap();
         assert_eq!(&got, b"unread");
+    }
+
+    /// Pieces, as a producer: `pieces` of them, then it unregisters.
+    /// It starts when the peer is done sending, or at once with a
+    /// `lose_connection` first if `close_first`.
+    struct Pieces {
+        pieces: usize,
+        close_first: bool,
+    }
+
+    impl Protocol for Pieces {
+        fn connection_made(&mut self, transport: &Transport) {
+            if self.close_first {
+                transport.register_producer();
+                transport.lose_connection(); // After the producer is done.
+            }
+        }
+        fn data_received(&mut self, _: &Transport, _: &[u8]) {}
+        fn read_connection_lost(&mut self, transport: &Transport) {
+            transport.register_producer();
+        }
+        fn resume_producing(&mut self, transport: &Transport) {
+            if self.pieces == 0 {
+                transport.unregister_producer();
+                transport.lose_connection();
+            } else {
+                self.pieces -= 1;
+                transport.write(b"piece ");
+            }
+        }
+    }
+
+    #[test]
+    fn a_producer_keeps_the_connection_open_until_it_is_done() {
+        let _s = serial();
+        for close_first in [false, true] {
+            let addr = spawn_reactor("pieces", move || {
+                let pieces = 3;
+                Box::new(Pieces {
+                    pieces,
+                    close_first,
+                }) as Box<dyn Protocol>
+            });
+            let mut c = connect(addr);
+            c.shutdown(Shutdown::Write).unwrap(); // Done sending.
+            let mut got = Vec::new();
+            c.read_to_end(&mut got).unwrap();
+            assert_eq!(got, b"piece piece piece ", "{close_first}");
+        }
     }
 }

@@ -78,14 +78,16 @@ impl Outbox {
     fn paused(&self) -> bool {
         self.producing
             && self.bytes.is_empty()
-            && !(self.closing || self.overflow || self.aborted)
+            && !(self.overflow || self.aborted)
     }
 }
 
 impl Transport {
     pub fn write(&self, data: &[u8]) {
         let mut outbox = self.outbox.borrow_mut();
-        if outbox.closing || outbox.overflow || outbox.aborted {
+        // After `lose_connection`, only a producer may still write.
+        let closed = outbox.closing && !outbox.producing;
+        if closed || outbox.overflow || outbox.aborted {
             return;
         }
         if outbox.bytes.len() + data.len() > MAX_OUTBOX {
@@ -113,7 +115,9 @@ impl Transport {
 
     /// Makes the protocol a producer (Twisted's `registerProducer`, for
     /// a pull producer): each time its outbox is empty, the reactor calls
-    /// its `resume_producing`, until it calls `unregister_producer`.
+    /// its `resume_producing`, until it calls `unregister_producer`. One
+    /// that writes nothing when called is asked again after the next
+    /// read, or when the connection is written to or registered again.
     pub fn register_producer(&self) {
         let mut outbox = self.outbox.borrow_mut();
         outbox.producing = true;
@@ -189,17 +193,27 @@ impl Connection {
             let outbox = self.transport.outbox.borrow();
             let (closing, producing) = (outbox.closing, outbox.producing);
             drop(outbox);
-            if closing || (self.eof && !producing) {
+            // A producer keeps the connection open until it unregisters,
+            // as in Twisted.
+            if !producing && (closing || self.eof) {
                 return Ok(false);
             }
             if producing {
                 guard(|| self.protocol.resume_producing(&self.transport))?;
                 if !self.transport.outbox.borrow().paused() {
-                    continue; // A piece to send, or a close.
+                    continue; // A piece to send, or a change to act on.
                 }
-            } // A producer with nothing to send yet lets us read.
-            if self.eof || !self.readable {
-                return Ok(true); // Wait for an event, or for the producer.
+            } // A producer with nothing to send yet lets us read,
+            if closing || self.eof {
+                // or, with nothing more to read, wait for it; a reset
+                // meanwhile is the connection's error.
+                return match self.stream.take_error()? {
+                    Some(e) => Err(e),
+                    None => Ok(true),
+                };
+            }
+            if !self.readable {
+                return Ok(true); // Wait until it is readable.
             }
             if !read {
                 self.more = true; // Bytes may wait: its next turn reads.
@@ -333,7 +347,10 @@ impl Reactor {
     /// left: they will raise no new event for it.
     fn drive_ready(&mut self) {
         // Each connection is on the list once at most (`scheduled`).
-        debug_assert!(self.ready.len() <= self.connections.len());
+        debug_assert!({
+            let mut seen = std::collections::HashSet::new();
+            self.ready.iter().all(|token| seen.insert(*token))
+        });
         for token in mem::take(&mut self.ready) {
             if let Some(conn) = self.connections.get_mut(&token) {
                 conn.scheduled = false;

@@ -103,14 +103,16 @@ impl Outbox {
     fn paused(&self) -> bool {
         self.producing
             && self.bytes.is_empty()
-            && !(self.closing || self.overflow || self.aborted)
+            && !(self.overflow || self.aborted)
     }
 }
 
 impl Transport {
     pub fn write(&self, data: &[u8]) {
         let mut outbox = self.outbox.borrow_mut();
-        if outbox.closing || outbox.overflow || outbox.aborted {
+        // After `lose_connection`, only a producer may still write.
+        let closed = outbox.closing && !outbox.producing;
+        if closed || outbox.overflow || outbox.aborted {
             return;
         }
         if outbox.bytes.len() + data.len() > MAX_OUTBOX {
@@ -138,7 +140,9 @@ impl Transport {
 
     /// Makes the protocol a producer (Twisted's `registerProducer`, for
     /// a pull producer): each time its outbox is empty, the reactor calls
-    /// its `resume_producing`, until it calls `unregister_producer`.
+    /// its `resume_producing`, until it calls `unregister_producer`. One
+    /// that writes nothing when called is asked again after the next
+    /// read, or when the connection is written to or registered again.
     pub fn register_producer(&self) {
         let mut outbox = self.outbox.borrow_mut();
         outbox.producing = true;
@@ -300,17 +304,27 @@ impl Connection {
             let outbox = self.transport.outbox.borrow();
             let (closing, producing) = (outbox.closing, outbox.producing);
             drop(outbox);
-            if closing || (self.eof && !producing) {
+            // A producer keeps the connection open until it unregisters,
+            // as in Twisted.
+            if !producing && (closing || self.eof) {
                 return Ok(false);
             }
             if producing {
                 guard(|| self.protocol.resume_producing(&self.transport))?;
                 if !self.transport.outbox.borrow().paused() {
-                    continue; // A piece to send, or a close.
+                    continue; // A piece to send, or a change to act on.
                 }
-            } // A producer with nothing to send yet lets us read.
-            if self.eof || !self.readable {
-                return Ok(true); // Wait for an event, or for the producer.
+            } // A producer with nothing to send yet lets us read,
+            if closing || self.eof {
+                // or, with nothing more to read, wait for it; a reset
+                // meanwhile is the connection's error.
+                return match self.stream.take_error()? {
+                    Some(e) => Err(e),
+                    None => Ok(true),
+                };
+            }
+            if !self.readable {
+                return Ok(true); // Wait until it is readable.
             }
             if !read {
                 self.more = true; // Bytes may wait: its next turn reads.
@@ -458,7 +472,10 @@ impl Reactor {
     /// left: they will raise no new event for it.
     fn drive_ready(&mut self) {
         // Each connection is on the list once at most (`scheduled`).
-        debug_assert!(self.ready.len() <= self.connections.len());
+        debug_assert!({
+            let mut seen = std::collections::HashSet::new();
+            self.ready.iter().all(|token| seen.insert(*token))
+        });
         for token in mem::take(&mut self.ready) {
             if let Some(conn) = self.connections.get_mut(&token) {
                 conn.scheduled = false;
@@ -1219,9 +1236,14 @@ impl Response {
         let end = from + at;
         self.scanned = 0;
         self.trailers += end + 2;
+        // A field, or the continuation of one (obs-fold: a space or a
+        // tab first), or the empty line that ends them all.
+        let line = &input[..end];
+        let folded = matches!(line.first(), Some(b' ' | b'\t'));
         if end == 0 {
             self.state = State::Done;
-        } else if !input[..end].contains(&b':') || self.trailers > MAX_HEAD {
+        } else if !(folded || line.contains(&b':')) || self.trailers > MAX_HEAD
+        {
             return Err(invalid("bad trailer"));
         }
         Ok(Some(end + 2))
@@ -1623,7 +1645,8 @@ async fn fetch(url: &Url) -> Result<String, String> {
     let page = get_page(&address_of(url)?).await;
     let page = page.map_err(|e| e.to_string())?;
     if page.status != 200 {
-        // A 3xx here came without a `Location`: `get_page` follows them.
+        // A 3xx `get_page` does not follow (300, 304...), or a redirect
+        // without a `Location`.
         return Err(format!("HTTP status {}", page.status));
     }
     String::from_utf8(page.body).map_err(|e| e.to_string())
