@@ -134,8 +134,14 @@ fn main() -> io::Result<()> {
     // A connection is a file descriptor: we take all the kernel allows.
     #[cfg(unix)]
     println!("open files: up to {}", rlimit::increase_nofile_limit(!0)?);
-    let workers = thread::available_parallelism().map_or(1, |n| n.get());
-    run_multi_thread(listener, workers)?;
+    // ANCHOR: main
+    // The cores this process may use, counted when it starts (on Linux,
+    // its CPU affinity): on one, a second thread would only compete.
+    match thread::available_parallelism().map_or(1, |n| n.get()) {
+        1 => run_current_thread(listener)?,
+        workers => run_multi_thread(listener, workers)?,
+    }
+    // ANCHOR_END: main
     println!("stopped");
     Ok(())
 }
