@@ -1129,20 +1129,23 @@ impl Response {
             return Ok(Some(used)); // "100 Continue" and such: skipped.
         }
         self.page.status = status;
-        self.page.headers = head
-            .headers
-            .iter()
-            .map(|h| {
-                let value = String::from_utf8_lossy(h.value);
-                let value = value.replace(['\r', '\n'], " "); // Unfolded.
-                (h.name.to_ascii_lowercase(), value.trim().to_string())
-            })
-            .collect();
+        self.page.headers = owned(head.headers);
         self.state = self.framing()?;
         Ok(Some(used))
     }
 }
 // ANCHOR_END: head
+
+/// Headers as a page keeps them: names in lower case, values as text
+/// (bytes that are not UTF-8 replaced), folded lines joined.
+fn owned(headers: &[httparse::Header]) -> Vec<(String, String)> {
+    let text = |h: &httparse::Header| {
+        let value = String::from_utf8_lossy(h.value);
+        let value = value.replace(['\r', '\n'], " "); // Unfolded.
+        (h.name.to_ascii_lowercase(), value.trim().to_string())
+    };
+    headers.iter().map(text).collect()
+}
 
 // ANCHOR: framing
 impl Response {

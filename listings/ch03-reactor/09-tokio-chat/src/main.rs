@@ -63,6 +63,9 @@ pub async fn serve(
 
 /// How long members may take to leave after a shutdown.
 pub const GRACE: Duration = Duration::from_secs(5);
+// ANCHOR_END: here
+
+// ANCHOR: member
 
 async fn member(
     mut stream: TcpStream,
@@ -107,7 +110,7 @@ async fn member(
         }
     }
 }
-// ANCHOR_END: here
+// ANCHOR_END: member
 
 /// The next member. An error that is not the client's own (most likely,
 /// no file descriptor left) pauses the loop for 100 ms.
