@@ -109,6 +109,7 @@ pub fn run(listener: std::net::TcpListener) -> io::Result<()> {
 }
 // ANCHOR_END: here
 
+// ANCHOR: accept
 /// Accepts every waiting client and registers it under a new token.
 fn accept(
     listener: &TcpListener,
@@ -131,6 +132,7 @@ fn accept(
         conns.insert(token, Conn { stream, out, eof });
     }
 }
+// ANCHOR_END: accept
 
 /// Accept errors that concern one client, not the listener.
 fn transient(e: &io::Error) -> bool {

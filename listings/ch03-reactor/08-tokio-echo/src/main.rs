@@ -49,13 +49,16 @@ pub async fn serve(
     Ok(())
 }
 
+// ANCHOR_END: here
+
+// ANCHOR: echo
 /// Sends back every byte the client sends, until it closes.
 async fn echo(mut stream: TcpStream) -> io::Result<()> {
     let (mut reader, mut writer) = stream.split();
     tokio::io::copy(&mut reader, &mut writer).await?;
     Ok(())
 }
-// ANCHOR_END: here
+// ANCHOR_END: echo
 
 // ANCHOR: accept
 /// The next client. An error that is not the client's own (most likely,

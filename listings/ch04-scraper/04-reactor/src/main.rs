@@ -1673,6 +1673,9 @@ pub async fn first_article(planet: &Url, log: &Log) -> Result<Found, String> {
     })
 }
 
+// ANCHOR_END: here
+
+// ANCHOR: scrape
 /// Every request's URL, and when it started and ended.
 pub type Requests = Vec<(String, Duration, Duration)>;
 
@@ -1705,7 +1708,7 @@ pub fn scrape(planets: &[Url]) -> (Vec<Row>, Requests) {
     });
     (rows, log.requests.take())
 }
-// ANCHOR_END: here
+// ANCHOR_END: scrape
 
 /// The planets to scrape: the arguments, which must be http(s) URLs.
 fn parse_planets(args: &[String]) -> Result<Vec<Url>, String> {
