@@ -1298,6 +1298,9 @@ struct TaskWaker {
     queue: Arc<Queue>,
 }
 
+// ANCHOR_END: executor
+
+// ANCHOR: wake
 impl Wake for TaskWaker {
     fn wake(self: Arc<Self>) {
         self.wake_by_ref();
@@ -1314,7 +1317,7 @@ impl Wake for TaskWaker {
         }
     }
 }
-// ANCHOR_END: executor
+// ANCHOR_END: wake
 
 // ANCHOR: run-woken
 impl Executor {
