@@ -67,6 +67,10 @@ pub mod planet_server {
         TooLarge,
         /// The article's title holds bytes that are not UTF-8.
         NotUtf8,
+        /// Not a fault: the article's title spans several lines, a word
+        /// to a line, indented, as editors write it. A scraper must still
+        /// print it on one line.
+        SpreadTitle,
     }
 
     /// What the server serves.
@@ -531,7 +535,10 @@ pub mod planet_server {
                 _ => {}
             }
             if fault != Some(Fault::NoTitle) {
-                let rest = format!("{title} &middot; {author}&#39;s blog");
+                let mut rest = format!("{title} &middot; {author}&#39;s blog");
+                if fault == Some(Fault::SpreadTitle) {
+                    rest = format!("\n    {}\n", rest.replace(' ', "\n    "));
+                }
                 body.extend_from_slice(rest.as_bytes());
                 body.extend_from_slice(b"</title>");
             }

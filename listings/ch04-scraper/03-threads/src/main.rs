@@ -124,7 +124,10 @@ pub fn first_article(
 
     let page = Html::parse_document(&get(client, &article, log)?);
     let title = page.select(&TITLE).next().ok_or("no <title>")?;
-    let title = title.text().collect::<String>().trim().to_string();
+    // One line, whatever the page's layout: runs of spaces, newlines
+    // and tabs become one space.
+    let title = title.text().collect::<String>();
+    let title = title.split_whitespace().collect::<Vec<_>>().join(" ");
     Ok(Found {
         article: article.to_string(),
         title,
@@ -254,6 +257,10 @@ pub mod planet_server {
         TooLarge,
         /// The article's title holds bytes that are not UTF-8.
         NotUtf8,
+        /// Not a fault: the article's title spans several lines, a word
+        /// to a line, indented, as editors write it. A scraper must still
+        /// print it on one line.
+        SpreadTitle,
     }
 
     /// What the server serves.
@@ -712,7 +719,10 @@ pub mod planet_server {
                 _ => {}
             }
             if fault != Some(Fault::NoTitle) {
-                let rest = format!("{title} &middot; {author}&#39;s blog");
+                let mut rest = format!("{title} &middot; {author}&#39;s blog");
+                if fault == Some(Fault::SpreadTitle) {
+                    rest = format!("\n    {}\n", rest.replace(' ', "\n    "));
+                }
                 body.extend_from_slice(rest.as_bytes());
                 body.extend_from_slice(b"</title>");
             }
@@ -761,7 +771,8 @@ mod tests {
 
     #[test]
     fn every_row_is_the_expected_one() {
-        let server = server(6, 0, vec![]);
+        // Planet 1's title spans several lines: its row is one line.
+        let server = server(6, 0, vec![(1, Fault::SpreadTitle)]);
         let log = Log::new();
         let rows = scrape(&client(TIMEOUT).unwrap(), &urls(&server), &log);
         for (p, row) in rows.iter().enumerate() {

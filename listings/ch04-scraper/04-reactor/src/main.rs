@@ -1666,7 +1666,10 @@ pub async fn first_article(planet: &Url, log: &Log) -> Result<Found, String> {
 
     let page = Html::parse_document(&get(&article, log).await?);
     let title = page.select(&TITLE).next().ok_or("no <title>")?;
-    let title = title.text().collect::<String>().trim().to_string();
+    // One line, whatever the page's layout: runs of spaces, newlines
+    // and tabs become one space.
+    let title = title.text().collect::<String>();
+    let title = title.split_whitespace().collect::<Vec<_>>().join(" ");
     Ok(Found {
         article: article.to_string(),
         title,
@@ -1794,6 +1797,10 @@ pub mod planet_server {
         TooLarge,
         /// The article's title holds bytes that are not UTF-8.
         NotUtf8,
+        /// Not a fault: the article's title spans several lines, a word
+        /// to a line, indented, as editors write it. A scraper must still
+        /// print it on one line.
+        SpreadTitle,
     }
 
     /// What the server serves.
@@ -2252,7 +2259,10 @@ pub mod planet_server {
                 _ => {}
             }
             if fault != Some(Fault::NoTitle) {
-                let rest = format!("{title} &middot; {author}&#39;s blog");
+                let mut rest = format!("{title} &middot; {author}&#39;s blog");
+                if fault == Some(Fault::SpreadTitle) {
+                    rest = format!("\n    {}\n", rest.replace(' ', "\n    "));
+                }
                 body.extend_from_slice(rest.as_bytes());
                 body.extend_from_slice(b"</title>");
             }
@@ -2301,7 +2311,8 @@ mod tests {
 
     #[test]
     fn every_row_is_the_expected_one() {
-        let server = server(6, 0, vec![]);
+        // Planet 1's title spans several lines: its row is one line.
+        let server = server(6, 0, vec![(1, Fault::SpreadTitle)]);
         let (rows, requests) = scrape(&urls(&server));
         assert_eq!(rows.len(), 6);
         for (p, row) in rows.iter().enumerate() {

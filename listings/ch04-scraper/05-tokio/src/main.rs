@@ -253,7 +253,10 @@ fn article_link(page: &str, planet: &Url) -> Result<Url, Failure> {
 fn title_of(page: &str) -> Result<String, Failure> {
     let page = Html::parse_document(page);
     let title = page.select(&TITLE).next().ok_or(Failure::NoTitle)?;
-    Ok(title.text().collect::<String>().trim().to_string())
+    // One line, whatever the page's layout: runs of spaces, newlines
+    // and tabs become one space.
+    let title = title.text().collect::<String>();
+    Ok(title.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 // ANCHOR: scrape
@@ -398,6 +401,10 @@ pub mod planet_server {
         TooLarge,
         /// The article's title holds bytes that are not UTF-8.
         NotUtf8,
+        /// Not a fault: the article's title spans several lines, a word
+        /// to a line, indented, as editors write it. A scraper must still
+        /// print it on one line.
+        SpreadTitle,
     }
 
     /// What the server serves.
@@ -856,7 +863,10 @@ pub mod planet_server {
                 _ => {}
             }
             if fault != Some(Fault::NoTitle) {
-                let rest = format!("{title} &middot; {author}&#39;s blog");
+                let mut rest = format!("{title} &middot; {author}&#39;s blog");
+                if fault == Some(Fault::SpreadTitle) {
+                    rest = format!("\n    {}\n", rest.replace(' ', "\n    "));
+                }
                 body.extend_from_slice(rest.as_bytes());
                 body.extend_from_slice(b"</title>");
             }
@@ -911,7 +921,8 @@ mod tests {
 
     #[tokio::test]
     async fn rows_are_expected_and_in_input_order() {
-        let server = server(8, 20, vec![]);
+        // Planet 1's title spans several lines: its row is one line.
+        let server = server(8, 20, vec![(1, Fault::SpreadTitle)]);
         let mut planets = urls(&server);
         planets.reverse();
         let rows = scrape_with(&planets, Limits::default()).await;
