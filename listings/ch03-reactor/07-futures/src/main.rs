@@ -780,6 +780,8 @@ fn transient(e: &io::Error) -> bool {
 /// A downloaded page.
 #[derive(Debug)]
 pub struct Page {
+    /// The URL it was fetched from.
+    pub url: String,
     pub status: u16,
     /// Names in lower case. Bytes of a value that are not UTF-8 (HTTP
     /// allows them, as "obs-text") are replaced with U+FFFD.
@@ -820,6 +822,7 @@ impl Default for Timeouts {
 /// Fetches one page: Twisted's `getPage`, with a callback slot for
 /// the result, filled once, as a `Deferred` fires once.
 struct GetPage {
+    url: String,
     request: Vec<u8>,
     response: Response,
     on_page: Option<Box<dyn FnOnce(io::Result<Page>)>>,
@@ -831,7 +834,8 @@ impl GetPage {
     fn fire(&mut self, result: io::Result<Page>) {
         self.clock.stop();
         if let Some(on_page) = self.on_page.take() {
-            on_page(result);
+            let url = mem::take(&mut self.url);
+            on_page(result.map(|page| Page { url, ..page }));
         }
     }
 
@@ -960,6 +964,7 @@ pub fn request(
     let timers = reactor.timers();
     reactor.connect_tcp(addr, move |transport| {
         Box::new(GetPage {
+            url: url.to_string(),
             request: request.into_bytes(),
             response: Response::new(method == "HEAD"),
             on_page: Some(Box::new(on_page)),
@@ -1034,6 +1039,7 @@ impl Response {
 impl Response {
     fn new(head_only: bool) -> Response {
         let page = Page {
+            url: String::new(),
             status: 0,
             headers: Vec::new(),
             body: Vec::new(),

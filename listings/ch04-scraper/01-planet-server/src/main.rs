@@ -71,6 +71,12 @@ pub mod planet_server {
         /// to a line, indented, as editors write it. A scraper must still
         /// print it on one line.
         SpreadTitle,
+        /// Not a fault: the planet page has moved. `/planet/N` redirects
+        /// to `/moved/planet/N`, whose links are relative to that URL.
+        Moved,
+        /// Not a fault: the planet page has a `<base href="/based/">`,
+        /// and its links are relative to that.
+        BaseHref,
     }
 
     /// What the server serves.
@@ -118,7 +124,11 @@ pub mod planet_server {
         pub fn expected(&self, planet: usize) -> (String, String) {
             let site = Site::new(&self.config);
             let href = site.href(planet, 0).replace("&amp;", "&");
-            let path = href.trim_start_matches("..");
+            let path = match site.fault(planet) {
+                Some(Fault::Moved) => format!("/moved/article/{planet}/0"),
+                Some(Fault::BaseHref) => format!("/based/article/{planet}/0"),
+                _ => href.trim_start_matches("..").to_string(),
+            };
             let title = site.title(planet, 0);
             let author = site.author(planet, 0);
             let title = format!("{title} \u{b7} {author}'s blog");
@@ -405,6 +415,16 @@ pub mod planet_server {
         /// The link to an article as the planet page writes it: absolute,
         /// relative, or with an escaped query string.
         fn href(&self, planet: usize, article: usize) -> String {
+            match self.fault(planet) {
+                // Relative to the page's final URL, or to its `<base>`.
+                Some(Fault::Moved) => {
+                    return format!("../article/{planet}/{article}");
+                }
+                Some(Fault::BaseHref) => {
+                    return format!("article/{planet}/{article}");
+                }
+                _ => {}
+            }
             match (planet + article) % 3 {
                 0 => format!("/article/{planet}/{article}"),
                 1 => format!("../article/{planet}/{article}"),
@@ -426,15 +446,25 @@ pub mod planet_server {
             match parts.as_slice() {
                 [""] => Response::page("200 OK", self.index()),
                 ["planet", p] => match number(p) {
-                    Some(p) if p < self.planets => self.planet(p),
+                    Some(p) if p < self.planets => self.planet(p, false),
                     _ => Self::not_found(),
                 },
-                ["article", p, a] => match (number(p), number(a)) {
-                    (Some(p), Some(a)) if p < self.planets && a < ARTICLES => {
-                        self.article(p, a)
+                ["moved", "planet", p] => match number(p) {
+                    Some(p) if self.fault(p) == Some(Fault::Moved) => {
+                        self.planet(p, true)
                     }
                     _ => Self::not_found(),
                 },
+                ["article", p, a] | ["moved" | "based", "article", p, a] => {
+                    match (number(p), number(a)) {
+                        (Some(p), Some(a))
+                            if p < self.planets && a < ARTICLES =>
+                        {
+                            self.article(p, a)
+                        }
+                        _ => Self::not_found(),
+                    }
+                }
                 _ => Self::not_found(),
             }
         }
@@ -462,7 +492,7 @@ pub mod planet_server {
 
         /// A planet page, messy as real ones are: links in the header and
         /// the sidebar, an `<h3>` without a link, entities, unclosed `<p>`s.
-        fn planet(&self, p: usize) -> Response {
+        fn planet(&self, p: usize, moved: bool) -> Response {
             // ANCHOR: faults
             match self.fault(p) {
                 Some(Fault::NotFound) => return Self::not_found(),
@@ -475,15 +505,24 @@ pub mod planet_server {
                     r.location = Some(format!("/planet/{p}"));
                     return r;
                 }
+                Some(Fault::Moved) if !moved => {
+                    let mut r = Response::page("301 Moved Permanently", "");
+                    r.location = Some(format!("/moved/planet/{p}"));
+                    return r;
+                }
                 _ => {}
             }
             // ANCHOR_END: faults
             let topic = self.pick(&TOPICS, p as u64);
+            let base = match self.fault(p) {
+                Some(Fault::BaseHref) => "<base href=\"/based/\">\n",
+                _ => "",
+            };
             let mut page = format!(
                 "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n\
                  <meta charset=\"utf-8\">\n\
                  <meta name=\"generator\" content=\"Planet Venus\">\n\
-                 <title>Planet {topic} #{p}</title>\n\
+                 <title>Planet {topic} #{p}</title>\n{base}\
                  <link rel=\"stylesheet\" href=\"/planet.css\">\n\
                  <link rel=\"alternate\" href=\"/planet/{p}/rss\">\n\
                  </head>\n<body>\n<div id=\"header\">\

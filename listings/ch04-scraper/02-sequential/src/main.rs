@@ -29,6 +29,9 @@ static ARTICLE_LINK: LazyLock<Selector> =
 /// `/html/head/title`: the title in the document's head.
 static TITLE: LazyLock<Selector> =
     LazyLock::new(|| Selector::parse("head > title").unwrap());
+/// `base[href]`: the URL that relative links on the page start from.
+static BASE: LazyLock<Selector> =
+    LazyLock::new(|| Selector::parse("base[href]").unwrap());
 // ANCHOR_END: selectors
 
 /// The first article of a planet, and that article's title.
@@ -96,17 +99,22 @@ pub fn client(timeout: Duration) -> reqwest::Result<Client> {
 
 // ANCHOR: get
 /// Downloads `url`: its body, as text.
-fn get(client: &Client, url: &Url, log: &Log) -> Result<String, BoxError> {
+fn get(
+    client: &Client,
+    url: &Url,
+    log: &Log,
+) -> Result<(Url, String), BoxError> {
     let started = log.start.elapsed();
     let result = (|| {
         let response = client.get(url.clone()).send()?.error_for_status()?;
+        let last = response.url().clone(); // After any redirect.
         let mut body = Vec::new();
         // One byte more than we accept tells a full body from a huge one.
         response.take(MAX_BODY + 1).read_to_end(&mut body)?;
         if body.len() as u64 > MAX_BODY {
             return Err(format!("body larger than {MAX_BODY} bytes").into());
         }
-        Ok(String::from_utf8(body)?)
+        Ok((last, String::from_utf8(body)?))
     })();
     log.record(url, started);
     result
@@ -120,14 +128,15 @@ pub fn first_article(
     planet: &Url,
     log: &Log,
 ) -> Result<Found, BoxError> {
-    let page = Html::parse_document(&get(client, planet, log)?);
+    let (url, body) = get(client, planet, log)?;
+    let page = Html::parse_document(&body);
     let link = page.select(&ARTICLE_LINK).next();
     let href = link.and_then(|a| a.value().attr("href"));
     let href = href.ok_or("no <h3><a href> on the planet page")?;
-    // The link may be relative: we resolve it against the page's URL.
-    let article = planet.join(href)?;
+    // The link may be relative: we resolve it as a browser would.
+    let article = base_url(&page, url).join(href)?;
 
-    let page = Html::parse_document(&get(client, &article, log)?);
+    let page = Html::parse_document(&get(client, &article, log)?.1);
     let title = page.select(&TITLE).next().ok_or("no <title>")?;
     // One line, whatever the page's layout: runs of spaces, newlines
     // and tabs become one space.
@@ -137,6 +146,17 @@ pub fn first_article(
         article: article.to_string(),
         title,
     })
+}
+
+/// What relative links on `page`, downloaded from `url`, start from:
+/// its `<base href>` if it has one, or the URL it came from, the last
+/// one if it was redirected.
+fn base_url(page: &Html, url: Url) -> Url {
+    let base = page
+        .select(&BASE)
+        .next()
+        .and_then(|b| b.value().attr("href"));
+    base.and_then(|href| url.join(href).ok()).unwrap_or(url)
 }
 
 /// Scrapes the planets one after the other.
@@ -255,6 +275,12 @@ pub mod planet_server {
         /// to a line, indented, as editors write it. A scraper must still
         /// print it on one line.
         SpreadTitle,
+        /// Not a fault: the planet page has moved. `/planet/N` redirects
+        /// to `/moved/planet/N`, whose links are relative to that URL.
+        Moved,
+        /// Not a fault: the planet page has a `<base href="/based/">`,
+        /// and its links are relative to that.
+        BaseHref,
     }
 
     /// What the server serves.
@@ -302,7 +328,11 @@ pub mod planet_server {
         pub fn expected(&self, planet: usize) -> (String, String) {
             let site = Site::new(&self.config);
             let href = site.href(planet, 0).replace("&amp;", "&");
-            let path = href.trim_start_matches("..");
+            let path = match site.fault(planet) {
+                Some(Fault::Moved) => format!("/moved/article/{planet}/0"),
+                Some(Fault::BaseHref) => format!("/based/article/{planet}/0"),
+                _ => href.trim_start_matches("..").to_string(),
+            };
             let title = site.title(planet, 0);
             let author = site.author(planet, 0);
             let title = format!("{title} \u{b7} {author}'s blog");
@@ -585,6 +615,16 @@ pub mod planet_server {
         /// The link to an article as the planet page writes it: absolute,
         /// relative, or with an escaped query string.
         fn href(&self, planet: usize, article: usize) -> String {
+            match self.fault(planet) {
+                // Relative to the page's final URL, or to its `<base>`.
+                Some(Fault::Moved) => {
+                    return format!("../article/{planet}/{article}");
+                }
+                Some(Fault::BaseHref) => {
+                    return format!("article/{planet}/{article}");
+                }
+                _ => {}
+            }
             match (planet + article) % 3 {
                 0 => format!("/article/{planet}/{article}"),
                 1 => format!("../article/{planet}/{article}"),
@@ -606,15 +646,25 @@ pub mod planet_server {
             match parts.as_slice() {
                 [""] => Response::page("200 OK", self.index()),
                 ["planet", p] => match number(p) {
-                    Some(p) if p < self.planets => self.planet(p),
+                    Some(p) if p < self.planets => self.planet(p, false),
                     _ => Self::not_found(),
                 },
-                ["article", p, a] => match (number(p), number(a)) {
-                    (Some(p), Some(a)) if p < self.planets && a < ARTICLES => {
-                        self.article(p, a)
+                ["moved", "planet", p] => match number(p) {
+                    Some(p) if self.fault(p) == Some(Fault::Moved) => {
+                        self.planet(p, true)
                     }
                     _ => Self::not_found(),
                 },
+                ["article", p, a] | ["moved" | "based", "article", p, a] => {
+                    match (number(p), number(a)) {
+                        (Some(p), Some(a))
+                            if p < self.planets && a < ARTICLES =>
+                        {
+                            self.article(p, a)
+                        }
+                        _ => Self::not_found(),
+                    }
+                }
                 _ => Self::not_found(),
             }
         }
@@ -642,7 +692,7 @@ pub mod planet_server {
 
         /// A planet page, messy as real ones are: links in the header and
         /// the sidebar, an `<h3>` without a link, entities, unclosed `<p>`s.
-        fn planet(&self, p: usize) -> Response {
+        fn planet(&self, p: usize, moved: bool) -> Response {
             match self.fault(p) {
                 Some(Fault::NotFound) => return Self::not_found(),
                 Some(Fault::ServerError) => {
@@ -654,14 +704,23 @@ pub mod planet_server {
                     r.location = Some(format!("/planet/{p}"));
                     return r;
                 }
+                Some(Fault::Moved) if !moved => {
+                    let mut r = Response::page("301 Moved Permanently", "");
+                    r.location = Some(format!("/moved/planet/{p}"));
+                    return r;
+                }
                 _ => {}
             }
             let topic = self.pick(&TOPICS, p as u64);
+            let base = match self.fault(p) {
+                Some(Fault::BaseHref) => "<base href=\"/based/\">\n",
+                _ => "",
+            };
             let mut page = format!(
                 "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n\
                  <meta charset=\"utf-8\">\n\
                  <meta name=\"generator\" content=\"Planet Venus\">\n\
-                 <title>Planet {topic} #{p}</title>\n\
+                 <title>Planet {topic} #{p}</title>\n{base}\
                  <link rel=\"stylesheet\" href=\"/planet.css\">\n\
                  <link rel=\"alternate\" href=\"/planet/{p}/rss\">\n\
                  </head>\n<body>\n<div id=\"header\">\
@@ -766,7 +825,10 @@ mod tests {
     #[test]
     fn every_row_is_the_expected_one() {
         // Planet 1's title spans several lines: its row is one line.
-        let server = server(6, 0, vec![(1, Fault::SpreadTitle)]);
+        // Planet 2 has moved, and planet 3 has a `<base href>`: their
+        // links are relative to the new URL, and to the base.
+        let knobs = [Fault::SpreadTitle, Fault::Moved, Fault::BaseHref];
+        let server = server(6, 0, (1..).zip(knobs).collect());
         let log = Log::new();
         let rows = scrape(&client(TIMEOUT).unwrap(), &urls(&server), &log);
         for (p, row) in rows.iter().enumerate() {

@@ -781,6 +781,8 @@ fn transient(e: &io::Error) -> bool {
 /// A downloaded page.
 #[derive(Debug)]
 pub struct Page {
+    /// The URL it was fetched from.
+    pub url: String,
     pub status: u16,
     /// Names in lower case. Bytes of a value that are not UTF-8 (HTTP
     /// allows them, as "obs-text") are replaced with U+FFFD.
@@ -821,6 +823,7 @@ impl Default for Timeouts {
 /// Fetches one page: Twisted's `getPage`, with a callback slot for
 /// the result, filled once, as a `Deferred` fires once.
 struct GetPage {
+    url: String,
     request: Vec<u8>,
     response: Response,
     on_page: Option<Box<dyn FnOnce(io::Result<Page>)>>,
@@ -832,7 +835,8 @@ impl GetPage {
     fn fire(&mut self, result: io::Result<Page>) {
         self.clock.stop();
         if let Some(on_page) = self.on_page.take() {
-            on_page(result);
+            let url = mem::take(&mut self.url);
+            on_page(result.map(|page| Page { url, ..page }));
         }
     }
 
@@ -961,6 +965,7 @@ pub fn request(
     let timers = reactor.timers();
     reactor.connect_tcp(addr, move |transport| {
         Box::new(GetPage {
+            url: url.to_string(),
             request: request.into_bytes(),
             response: Response::new(method == "HEAD"),
             on_page: Some(Box::new(on_page)),
@@ -1035,6 +1040,7 @@ impl Response {
 impl Response {
     fn new(head_only: bool) -> Response {
         let page = Page {
+            url: String::new(),
             status: 0,
             headers: Vec::new(),
             body: Vec::new(),
@@ -1564,6 +1570,9 @@ static ARTICLE_LINK: LazyLock<Selector> =
 /// `/html/head/title`: the title in the document's head.
 static TITLE: LazyLock<Selector> =
     LazyLock::new(|| Selector::parse("head > title").unwrap());
+/// `base[href]`: the URL that relative links on the page start from.
+static BASE: LazyLock<Selector> =
+    LazyLock::new(|| Selector::parse("base[href]").unwrap());
 
 /// The first article of a planet, and that article's title.
 #[derive(Debug, PartialEq)]
@@ -1637,14 +1646,14 @@ fn address_of(url: &Url) -> Result<String, String> {
 
 // ANCHOR: here
 /// Downloads `url` with chapter 3's `get_page`: its body, as text.
-async fn get(url: &Url, log: &Log) -> Result<String, String> {
+async fn get(url: &Url, log: &Log) -> Result<(Url, String), String> {
     let started = log.start.elapsed();
     let result = fetch(url).await;
     log.record(url, started);
     result
 }
 
-async fn fetch(url: &Url) -> Result<String, String> {
+async fn fetch(url: &Url) -> Result<(Url, String), String> {
     let page = get_page(&address_of(url)?).await;
     let page = page.map_err(|e| e.to_string())?;
     if page.status != 200 {
@@ -1652,19 +1661,23 @@ async fn fetch(url: &Url) -> Result<String, String> {
         // without a `Location`.
         return Err(format!("HTTP status {}", page.status));
     }
-    String::from_utf8(page.body).map_err(|e| e.to_string())
+    let last = Url::parse(&page.url).map_err(|e| e.to_string())?;
+    let body = String::from_utf8(page.body).map_err(|e| e.to_string())?;
+    Ok((last, body)) // `last`: after any redirect.
 }
 
 /// The first article on `planet`, and its title: two downloads.
 pub async fn first_article(planet: &Url, log: &Log) -> Result<Found, String> {
-    let page = Html::parse_document(&get(planet, log).await?);
+    let (url, body) = get(planet, log).await?;
+    let page = Html::parse_document(&body);
     let link = page.select(&ARTICLE_LINK).next();
     let href = link.and_then(|a| a.value().attr("href"));
     let href = href.ok_or("no <h3><a href> on the planet page")?;
-    // The link may be relative: we resolve it against the page's URL.
-    let article = planet.join(href).map_err(|e| e.to_string())?;
+    // The link may be relative: we resolve it as a browser would.
+    let article = base_url(&page, url).join(href);
+    let article = article.map_err(|e| e.to_string())?;
 
-    let page = Html::parse_document(&get(&article, log).await?);
+    let page = Html::parse_document(&get(&article, log).await?.1);
     let title = page.select(&TITLE).next().ok_or("no <title>")?;
     // One line, whatever the page's layout: runs of spaces, newlines
     // and tabs become one space.
@@ -1679,6 +1692,17 @@ pub async fn first_article(planet: &Url, log: &Log) -> Result<Found, String> {
 // ANCHOR_END: here
 
 // ANCHOR: scrape
+/// What relative links on `page`, downloaded from `url`, start from:
+/// its `<base href>` if it has one, or the URL it came from, the last
+/// one if it was redirected.
+fn base_url(page: &Html, url: Url) -> Url {
+    let base = page
+        .select(&BASE)
+        .next()
+        .and_then(|b| b.value().attr("href"));
+    base.and_then(|href| url.join(href).ok()).unwrap_or(url)
+}
+
 /// Every request's URL, and when it started and ended.
 pub type Requests = Vec<(String, Duration, Duration)>;
 
@@ -1801,6 +1825,12 @@ pub mod planet_server {
         /// to a line, indented, as editors write it. A scraper must still
         /// print it on one line.
         SpreadTitle,
+        /// Not a fault: the planet page has moved. `/planet/N` redirects
+        /// to `/moved/planet/N`, whose links are relative to that URL.
+        Moved,
+        /// Not a fault: the planet page has a `<base href="/based/">`,
+        /// and its links are relative to that.
+        BaseHref,
     }
 
     /// What the server serves.
@@ -1848,7 +1878,11 @@ pub mod planet_server {
         pub fn expected(&self, planet: usize) -> (String, String) {
             let site = Site::new(&self.config);
             let href = site.href(planet, 0).replace("&amp;", "&");
-            let path = href.trim_start_matches("..");
+            let path = match site.fault(planet) {
+                Some(Fault::Moved) => format!("/moved/article/{planet}/0"),
+                Some(Fault::BaseHref) => format!("/based/article/{planet}/0"),
+                _ => href.trim_start_matches("..").to_string(),
+            };
             let title = site.title(planet, 0);
             let author = site.author(planet, 0);
             let title = format!("{title} \u{b7} {author}'s blog");
@@ -2131,6 +2165,16 @@ pub mod planet_server {
         /// The link to an article as the planet page writes it: absolute,
         /// relative, or with an escaped query string.
         fn href(&self, planet: usize, article: usize) -> String {
+            match self.fault(planet) {
+                // Relative to the page's final URL, or to its `<base>`.
+                Some(Fault::Moved) => {
+                    return format!("../article/{planet}/{article}");
+                }
+                Some(Fault::BaseHref) => {
+                    return format!("article/{planet}/{article}");
+                }
+                _ => {}
+            }
             match (planet + article) % 3 {
                 0 => format!("/article/{planet}/{article}"),
                 1 => format!("../article/{planet}/{article}"),
@@ -2152,15 +2196,25 @@ pub mod planet_server {
             match parts.as_slice() {
                 [""] => Response::page("200 OK", self.index()),
                 ["planet", p] => match number(p) {
-                    Some(p) if p < self.planets => self.planet(p),
+                    Some(p) if p < self.planets => self.planet(p, false),
                     _ => Self::not_found(),
                 },
-                ["article", p, a] => match (number(p), number(a)) {
-                    (Some(p), Some(a)) if p < self.planets && a < ARTICLES => {
-                        self.article(p, a)
+                ["moved", "planet", p] => match number(p) {
+                    Some(p) if self.fault(p) == Some(Fault::Moved) => {
+                        self.planet(p, true)
                     }
                     _ => Self::not_found(),
                 },
+                ["article", p, a] | ["moved" | "based", "article", p, a] => {
+                    match (number(p), number(a)) {
+                        (Some(p), Some(a))
+                            if p < self.planets && a < ARTICLES =>
+                        {
+                            self.article(p, a)
+                        }
+                        _ => Self::not_found(),
+                    }
+                }
                 _ => Self::not_found(),
             }
         }
@@ -2188,7 +2242,7 @@ pub mod planet_server {
 
         /// A planet page, messy as real ones are: links in the header and
         /// the sidebar, an `<h3>` without a link, entities, unclosed `<p>`s.
-        fn planet(&self, p: usize) -> Response {
+        fn planet(&self, p: usize, moved: bool) -> Response {
             match self.fault(p) {
                 Some(Fault::NotFound) => return Self::not_found(),
                 Some(Fault::ServerError) => {
@@ -2200,14 +2254,23 @@ pub mod planet_server {
                     r.location = Some(format!("/planet/{p}"));
                     return r;
                 }
+                Some(Fault::Moved) if !moved => {
+                    let mut r = Response::page("301 Moved Permanently", "");
+                    r.location = Some(format!("/moved/planet/{p}"));
+                    return r;
+                }
                 _ => {}
             }
             let topic = self.pick(&TOPICS, p as u64);
+            let base = match self.fault(p) {
+                Some(Fault::BaseHref) => "<base href=\"/based/\">\n",
+                _ => "",
+            };
             let mut page = format!(
                 "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n\
                  <meta charset=\"utf-8\">\n\
                  <meta name=\"generator\" content=\"Planet Venus\">\n\
-                 <title>Planet {topic} #{p}</title>\n\
+                 <title>Planet {topic} #{p}</title>\n{base}\
                  <link rel=\"stylesheet\" href=\"/planet.css\">\n\
                  <link rel=\"alternate\" href=\"/planet/{p}/rss\">\n\
                  </head>\n<body>\n<div id=\"header\">\
@@ -2312,7 +2375,10 @@ mod tests {
     #[test]
     fn every_row_is_the_expected_one() {
         // Planet 1's title spans several lines: its row is one line.
-        let server = server(6, 0, vec![(1, Fault::SpreadTitle)]);
+        // Planet 2 has moved, and planet 3 has a `<base href>`: their
+        // links are relative to the new URL, and to the base.
+        let knobs = [Fault::SpreadTitle, Fault::Moved, Fault::BaseHref];
+        let server = server(6, 0, (1..).zip(knobs).collect());
         let (rows, requests) = scrape(&urls(&server));
         assert_eq!(rows.len(), 6);
         for (p, row) in rows.iter().enumerate() {

@@ -23,6 +23,9 @@ static ARTICLE_LINK: LazyLock<Selector> =
 /// `/html/head/title`: the title in the document's head.
 static TITLE: LazyLock<Selector> =
     LazyLock::new(|| Selector::parse("head > title").unwrap());
+/// `base[href]`: the URL that relative links on the page start from.
+static BASE: LazyLock<Selector> =
+    LazyLock::new(|| Selector::parse("base[href]").unwrap());
 
 // ANCHOR: limits
 /// How much we allow ourselves, and how long we wait.
@@ -197,11 +200,12 @@ async fn get(
     url: &Url,
     limits: &Limits,
     log: &Log,
-) -> Result<String, Failure> {
+) -> Result<(Url, String), Failure> {
     let started = log.start.elapsed();
     let result = async {
         let request = client.get(url.clone()).timeout(limits.request);
         let mut response = request.send().await?;
+        let last = response.url().clone(); // After any redirect.
         if !response.status().is_success() {
             return Err(Failure::Status(response.status()));
         }
@@ -212,7 +216,8 @@ async fn get(
                 return Err(Failure::TooLarge(limits.max_body));
             }
         }
-        String::from_utf8(body).map_err(|_| Failure::NotUtf8)
+        let body = String::from_utf8(body).map_err(|_| Failure::NotUtf8)?;
+        Ok((last, body))
     };
     let result = result.await;
     log.record(url, started);
@@ -228,9 +233,9 @@ pub async fn first_article(
     limits: &Limits,
     log: &Log,
 ) -> Result<Found, Failure> {
-    let page = get(client, planet, limits, log).await?;
-    let article = article_link(&page, planet)?;
-    let page = get(client, &article, limits, log).await?;
+    let (url, page) = get(client, planet, limits, log).await?;
+    let article = article_link(&page, url)?;
+    let (_, page) = get(client, &article, limits, log).await?;
     let title = title_of(&page)?;
     Ok(Found {
         article: article.to_string(),
@@ -240,13 +245,25 @@ pub async fn first_article(
 
 /// A parsed document is not `Send`: we parse in plain functions, so no
 /// task ever holds one across an `.await`.
-fn article_link(page: &str, planet: &Url) -> Result<Url, Failure> {
+fn article_link(page: &str, url: Url) -> Result<Url, Failure> {
     let page = Html::parse_document(page);
     let link = page.select(&ARTICLE_LINK).next();
     let href = link.and_then(|a| a.value().attr("href"));
     let href = href.ok_or(Failure::NoArticleLink)?;
     let bad_link = |e| Failure::Other(format!("bad link `{href}`: {e}"));
-    planet.join(href).map_err(bad_link)
+    // The link may be relative: we resolve it as a browser would.
+    base_url(&page, url).join(href).map_err(bad_link)
+}
+
+/// What relative links on `page`, downloaded from `url`, start from:
+/// its `<base href>` if it has one, or the URL it came from, the last
+/// one if it was redirected.
+fn base_url(page: &Html, url: Url) -> Url {
+    let base = page
+        .select(&BASE)
+        .next()
+        .and_then(|b| b.value().attr("href"));
+    base.and_then(|href| url.join(href).ok()).unwrap_or(url)
 }
 // ANCHOR_END: here
 
@@ -405,6 +422,12 @@ pub mod planet_server {
         /// to a line, indented, as editors write it. A scraper must still
         /// print it on one line.
         SpreadTitle,
+        /// Not a fault: the planet page has moved. `/planet/N` redirects
+        /// to `/moved/planet/N`, whose links are relative to that URL.
+        Moved,
+        /// Not a fault: the planet page has a `<base href="/based/">`,
+        /// and its links are relative to that.
+        BaseHref,
     }
 
     /// What the server serves.
@@ -452,7 +475,11 @@ pub mod planet_server {
         pub fn expected(&self, planet: usize) -> (String, String) {
             let site = Site::new(&self.config);
             let href = site.href(planet, 0).replace("&amp;", "&");
-            let path = href.trim_start_matches("..");
+            let path = match site.fault(planet) {
+                Some(Fault::Moved) => format!("/moved/article/{planet}/0"),
+                Some(Fault::BaseHref) => format!("/based/article/{planet}/0"),
+                _ => href.trim_start_matches("..").to_string(),
+            };
             let title = site.title(planet, 0);
             let author = site.author(planet, 0);
             let title = format!("{title} \u{b7} {author}'s blog");
@@ -735,6 +762,16 @@ pub mod planet_server {
         /// The link to an article as the planet page writes it: absolute,
         /// relative, or with an escaped query string.
         fn href(&self, planet: usize, article: usize) -> String {
+            match self.fault(planet) {
+                // Relative to the page's final URL, or to its `<base>`.
+                Some(Fault::Moved) => {
+                    return format!("../article/{planet}/{article}");
+                }
+                Some(Fault::BaseHref) => {
+                    return format!("article/{planet}/{article}");
+                }
+                _ => {}
+            }
             match (planet + article) % 3 {
                 0 => format!("/article/{planet}/{article}"),
                 1 => format!("../article/{planet}/{article}"),
@@ -756,15 +793,25 @@ pub mod planet_server {
             match parts.as_slice() {
                 [""] => Response::page("200 OK", self.index()),
                 ["planet", p] => match number(p) {
-                    Some(p) if p < self.planets => self.planet(p),
+                    Some(p) if p < self.planets => self.planet(p, false),
                     _ => Self::not_found(),
                 },
-                ["article", p, a] => match (number(p), number(a)) {
-                    (Some(p), Some(a)) if p < self.planets && a < ARTICLES => {
-                        self.article(p, a)
+                ["moved", "planet", p] => match number(p) {
+                    Some(p) if self.fault(p) == Some(Fault::Moved) => {
+                        self.planet(p, true)
                     }
                     _ => Self::not_found(),
                 },
+                ["article", p, a] | ["moved" | "based", "article", p, a] => {
+                    match (number(p), number(a)) {
+                        (Some(p), Some(a))
+                            if p < self.planets && a < ARTICLES =>
+                        {
+                            self.article(p, a)
+                        }
+                        _ => Self::not_found(),
+                    }
+                }
                 _ => Self::not_found(),
             }
         }
@@ -792,7 +839,7 @@ pub mod planet_server {
 
         /// A planet page, messy as real ones are: links in the header and
         /// the sidebar, an `<h3>` without a link, entities, unclosed `<p>`s.
-        fn planet(&self, p: usize) -> Response {
+        fn planet(&self, p: usize, moved: bool) -> Response {
             match self.fault(p) {
                 Some(Fault::NotFound) => return Self::not_found(),
                 Some(Fault::ServerError) => {
@@ -804,14 +851,23 @@ pub mod planet_server {
                     r.location = Some(format!("/planet/{p}"));
                     return r;
                 }
+                Some(Fault::Moved) if !moved => {
+                    let mut r = Response::page("301 Moved Permanently", "");
+                    r.location = Some(format!("/moved/planet/{p}"));
+                    return r;
+                }
                 _ => {}
             }
             let topic = self.pick(&TOPICS, p as u64);
+            let base = match self.fault(p) {
+                Some(Fault::BaseHref) => "<base href=\"/based/\">\n",
+                _ => "",
+            };
             let mut page = format!(
                 "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n\
                  <meta charset=\"utf-8\">\n\
                  <meta name=\"generator\" content=\"Planet Venus\">\n\
-                 <title>Planet {topic} #{p}</title>\n\
+                 <title>Planet {topic} #{p}</title>\n{base}\
                  <link rel=\"stylesheet\" href=\"/planet.css\">\n\
                  <link rel=\"alternate\" href=\"/planet/{p}/rss\">\n\
                  </head>\n<body>\n<div id=\"header\">\
@@ -922,7 +978,10 @@ mod tests {
     #[tokio::test]
     async fn rows_are_expected_and_in_input_order() {
         // Planet 1's title spans several lines: its row is one line.
-        let server = server(8, 20, vec![(1, Fault::SpreadTitle)]);
+        // Planet 2 has moved, and planet 3 has a `<base href>`: their
+        // links are relative to the new URL, and to the base.
+        let knobs = [Fault::SpreadTitle, Fault::Moved, Fault::BaseHref];
+        let server = server(8, 20, (1..).zip(knobs).collect());
         let mut planets = urls(&server);
         planets.reverse();
         let rows = scrape_with(&planets, Limits::default()).await;
