@@ -37,7 +37,8 @@ pub mod planet_server {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+    use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
     use tokio::net::TcpStream;
     use tokio::sync::oneshot;
 
@@ -229,7 +230,7 @@ pub mod planet_server {
         R: AsyncRead + Unpin,
     {
         let mut line = String::new();
-        if reader.read_line(&mut line).await? == 0 {
+        if !read_line(reader, &mut line).await? {
             return Ok(None);
         }
         let mut words = line.split_whitespace();
@@ -246,8 +247,7 @@ pub mod planet_server {
         // The headers, up to the empty line; we read only `Connection`
         // and refuse request bodies and endless heads.
         for _ in 0..100 {
-            line.clear();
-            if reader.read_line(&mut line).await? == 0 || line.len() > 8192 {
+            if !read_line(reader, &mut line).await? {
                 return Ok(None);
             }
             let header = line.trim_end();
@@ -267,6 +267,20 @@ pub mod planet_server {
             }
         }
         Ok(None)
+    }
+
+    /// The longest line of a request's head that we read.
+    const MAX_LINE: u64 = 8 * 1024;
+
+    /// Reads one line into `line`. `false` at the end of the stream, or
+    /// for a line longer than `MAX_LINE`, of which no more is read.
+    async fn read_line<R>(reader: &mut R, line: &mut String) -> io::Result<bool>
+    where
+        R: AsyncBufRead + Unpin,
+    {
+        line.clear();
+        let n = (&mut *reader).take(MAX_LINE + 1).read_line(line).await?;
+        Ok(n > 0 && n as u64 <= MAX_LINE && line.ends_with('\n'))
     }
 
     /// How a response ends.
@@ -318,6 +332,9 @@ pub mod planet_server {
             );
             if let Some(location) = &self.location {
                 let _ = write!(head, "Location: {location}\r\n");
+            }
+            if self.status.starts_with("405") {
+                head.push_str("Allow: GET\r\n"); // As RFC 9110 asks.
             }
             if close {
                 head.push_str("Connection: close\r\n");
@@ -725,5 +742,41 @@ mod tests {
         assert_eq!(content_length(&large), planet_server::TOO_LARGE + 20);
         let raw = exchange(&server, "GET /article/4/0 HTTP/1.0\r\n\r\n");
         assert!(String::from_utf8(raw).is_err());
+    }
+
+    #[test]
+    fn other_methods_are_refused_with_allow() {
+        let server = server(0, vec![]);
+        let request = "POST /planet/0 HTTP/1.1\r\nContent-Length: 0\r\n\r\n";
+        let response = String::from_utf8(exchange(&server, request)).unwrap();
+        assert!(response.starts_with("HTTP/1.1 405 "), "{response}");
+        assert!(response.contains("\r\nAllow: GET\r\n"), "{response}");
+    }
+
+    /// A request line that never ends: the server stops reading at 8 KiB
+    /// and closes, instead of keeping all that comes.
+    #[test]
+    fn an_endless_request_line_is_cut_off() {
+        let server = server(0, vec![]);
+        let addr = server.base.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        stream
+            .set_write_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let t = Instant::now();
+        let chunk = [b'a'; 64 * 1024];
+        // Once the server has closed, a write fails (a reset).
+        let mut sent = 0;
+        while sent < 64 << 20 && stream.write_all(&chunk).is_ok() {
+            sent += chunk.len();
+        }
+        assert!(sent < 64 << 20, "the server took all of it");
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest); // Closed, or reset.
+        assert!(rest.is_empty());
+        assert!(t.elapsed() < Duration::from_secs(5));
     }
 }

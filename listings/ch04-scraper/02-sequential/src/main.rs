@@ -241,7 +241,8 @@ pub mod planet_server {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+    use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
     use tokio::net::TcpStream;
     use tokio::sync::oneshot;
 
@@ -429,7 +430,7 @@ pub mod planet_server {
         R: AsyncRead + Unpin,
     {
         let mut line = String::new();
-        if reader.read_line(&mut line).await? == 0 {
+        if !read_line(reader, &mut line).await? {
             return Ok(None);
         }
         let mut words = line.split_whitespace();
@@ -446,8 +447,7 @@ pub mod planet_server {
         // The headers, up to the empty line; we read only `Connection`
         // and refuse request bodies and endless heads.
         for _ in 0..100 {
-            line.clear();
-            if reader.read_line(&mut line).await? == 0 || line.len() > 8192 {
+            if !read_line(reader, &mut line).await? {
                 return Ok(None);
             }
             let header = line.trim_end();
@@ -467,6 +467,20 @@ pub mod planet_server {
             }
         }
         Ok(None)
+    }
+
+    /// The longest line of a request's head that we read.
+    const MAX_LINE: u64 = 8 * 1024;
+
+    /// Reads one line into `line`. `false` at the end of the stream, or
+    /// for a line longer than `MAX_LINE`, of which no more is read.
+    async fn read_line<R>(reader: &mut R, line: &mut String) -> io::Result<bool>
+    where
+        R: AsyncBufRead + Unpin,
+    {
+        line.clear();
+        let n = (&mut *reader).take(MAX_LINE + 1).read_line(line).await?;
+        Ok(n > 0 && n as u64 <= MAX_LINE && line.ends_with('\n'))
     }
 
     /// How a response ends.
@@ -518,6 +532,9 @@ pub mod planet_server {
             );
             if let Some(location) = &self.location {
                 let _ = write!(head, "Location: {location}\r\n");
+            }
+            if self.status.starts_with("405") {
+                head.push_str("Allow: GET\r\n"); // As RFC 9110 asks.
             }
             if close {
                 head.push_str("Connection: close\r\n");
