@@ -54,7 +54,8 @@ pub fn listener_with_backlog(backlog: u32) -> TcpListener {
 
 /// A fresh planet server with `n` healthy planets; its planet URLs.
 fn server(n: usize) -> (sequential::planet_server::Server, Vec<Url>) {
-    let listener = listener_with_backlog(4096);
+    // The listener the listings' `main` serves on, backlog and all.
+    let listener = sequential::planet_server::listener().unwrap();
     let config = sequential::planet_server::Config {
         planets: n,
         latency: LATENCY,

@@ -1,13 +1,12 @@
 extern crate tokio; // `mdbook test` links crates by name
 
-use std::net::TcpListener;
 use std::process::ExitCode;
 
 // ANCHOR: main
 fn main() -> ExitCode {
     let config = planet_server::Config::default();
     let planets = config.planets;
-    let server = match TcpListener::bind("127.0.0.1:0")
+    let server = match planet_server::listener()
         .and_then(|listener| planet_server::start(listener, config))
     {
         Ok(server) => server,
@@ -135,6 +134,27 @@ pub mod planet_server {
             let title = format!("{title} \u{b7} {author}'s blog");
             (format!("{}{path}", self.base), title)
         }
+    }
+
+    /// How many connections the kernel may hold for the server before it
+    /// accepts them: enough for a thousand planets asked for at once.
+    /// (`TcpListener::bind` asks for 128; Linux caps it at
+    /// `net.core.somaxconn`, 4096 by default since 5.4.)
+    pub const BACKLOG: u32 = 4096;
+
+    /// A listener on a free port of 127.0.0.1, with a backlog of
+    /// `BACKLOG`: the one `main` serves on, and the benchmarks too.
+    pub fn listener() -> io::Result<std::net::TcpListener> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()?;
+        runtime.block_on(async {
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.bind(([127, 0, 0, 1], 0).into())?;
+            let listener = socket.listen(BACKLOG)?.into_std()?;
+            listener.set_nonblocking(false)?; // As `bind` leaves it.
+            Ok(listener)
+        })
     }
 
     // ANCHOR: start

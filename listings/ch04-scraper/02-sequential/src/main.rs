@@ -5,7 +5,6 @@ extern crate tokio; // `mdbook test` links crates by name
 use std::error::Error;
 use std::fmt;
 use std::io::Read;
-use std::net::TcpListener;
 use std::process::ExitCode;
 use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
@@ -211,7 +210,7 @@ fn run(args: Vec<String>) -> Result<bool, BoxError> {
     // With no arguments, we scrape the book's own planet server.
     let server;
     let planets = if args.is_empty() {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let listener = planet_server::listener()?;
         server = planet_server::start(listener, Default::default())?;
         parse_planets(&server.planet_urls())?
     } else {
@@ -339,6 +338,27 @@ pub mod planet_server {
             let title = format!("{title} \u{b7} {author}'s blog");
             (format!("{}{path}", self.base), title)
         }
+    }
+
+    /// How many connections the kernel may hold for the server before it
+    /// accepts them: enough for a thousand planets asked for at once.
+    /// (`TcpListener::bind` asks for 128; Linux caps it at
+    /// `net.core.somaxconn`, 4096 by default since 5.4.)
+    pub const BACKLOG: u32 = 4096;
+
+    /// A listener on a free port of 127.0.0.1, with a backlog of
+    /// `BACKLOG`: the one `main` serves on, and the benchmarks too.
+    pub fn listener() -> io::Result<std::net::TcpListener> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()?;
+        runtime.block_on(async {
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.bind(([127, 0, 0, 1], 0).into())?;
+            let listener = socket.listen(BACKLOG)?.into_std()?;
+            listener.set_nonblocking(false)?; // As `bind` leaves it.
+            Ok(listener)
+        })
     }
 
     /// Serves on `listener` from a thread of its own, with a runtime of
@@ -822,6 +842,7 @@ pub mod planet_server {
 mod tests {
     use super::planet_server::{self, Config, Fault, Server};
     use super::*;
+    use std::net::TcpListener;
 
     fn server(planets: usize, ms: u64, faults: Vec<(usize, Fault)>) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();

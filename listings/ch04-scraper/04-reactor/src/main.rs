@@ -1763,7 +1763,7 @@ fn run(args: Vec<String>) -> Result<bool, Box<dyn Error>> {
     // runs on a thread of its own: the scraper keeps this one.
     let server;
     let planets = if args.is_empty() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let listener = planet_server::listener()?;
         server = planet_server::start(listener, Default::default())?;
         parse_planets(&server.planet_urls())?
     } else {
@@ -1889,6 +1889,27 @@ pub mod planet_server {
             let title = format!("{title} \u{b7} {author}'s blog");
             (format!("{}{path}", self.base), title)
         }
+    }
+
+    /// How many connections the kernel may hold for the server before it
+    /// accepts them: enough for a thousand planets asked for at once.
+    /// (`TcpListener::bind` asks for 128; Linux caps it at
+    /// `net.core.somaxconn`, 4096 by default since 5.4.)
+    pub const BACKLOG: u32 = 4096;
+
+    /// A listener on a free port of 127.0.0.1, with a backlog of
+    /// `BACKLOG`: the one `main` serves on, and the benchmarks too.
+    pub fn listener() -> io::Result<std::net::TcpListener> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()?;
+        runtime.block_on(async {
+            let socket = tokio::net::TcpSocket::new_v4()?;
+            socket.bind(([127, 0, 0, 1], 0).into())?;
+            let listener = socket.listen(BACKLOG)?.into_std()?;
+            listener.set_nonblocking(false)?; // As `bind` leaves it.
+            Ok(listener)
+        })
     }
 
     /// Serves on `listener` from a thread of its own, with a runtime of
