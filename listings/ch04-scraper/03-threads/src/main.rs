@@ -7,6 +7,7 @@ use std::fmt;
 use std::io::Read;
 use std::process::ExitCode;
 use std::sync::{LazyLock, Mutex};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use reqwest::Url;
@@ -158,18 +159,22 @@ fn base_url(page: &Html, url: Url) -> Url {
 pub fn scrape(client: &Client, planets: &[Url], log: &Log) -> Vec<Row> {
     // Scoped threads may borrow `client`, `planets` and `log`: the scope
     // waits for every thread before it returns.
-    std::thread::scope(|s| {
+    thread::scope(|s| {
         let mut threads = Vec::new();
         for planet in planets {
-            // New: each planet gets a thread of its own.
-            threads.push(s.spawn(move || first_article(client, planet, log)));
+            // New: each planet gets a thread of its own, if the system
+            // has one to give: `spawn_scoped` returns the error where
+            // `s.spawn` would panic.
+            let work = move || first_article(client, planet, log);
+            threads.push(thread::Builder::new().spawn_scoped(s, work));
         }
         // We join in input order, so the rows keep that order.
         let mut rows = Vec::new();
         for (planet, thread) in planets.iter().zip(threads) {
-            let found = match thread.join() {
-                Ok(found) => found.map_err(|e| cause(&*e)),
-                Err(_) => Err("the thread panicked".to_string()),
+            let found = match thread.map(|thread| thread.join()) {
+                Ok(Ok(found)) => found.map_err(|e| cause(&*e)),
+                Ok(Err(_)) => Err("the thread panicked".to_string()),
+                Err(e) => Err(format!("no thread for this planet: {e}")),
             };
             rows.push(Row {
                 planet: planet.to_string(),
