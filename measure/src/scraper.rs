@@ -108,7 +108,7 @@ fn run(series: &str, n: usize) -> Run {
         TOKIO => {
             let rt = tokio::runtime::Runtime::new().unwrap();
             rt.block_on(async {
-                let client = reqwest::Client::new();
+                let client = tokio_scraper::client().unwrap();
                 let limits = tokio_scraper::Limits {
                     concurrent: n,
                     request: TIMEOUT,

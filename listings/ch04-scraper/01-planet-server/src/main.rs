@@ -145,16 +145,24 @@ pub mod planet_server {
     /// A listener on a free port of 127.0.0.1, with a backlog of
     /// `BACKLOG`: the one `main` serves on, and the benchmarks too.
     pub fn listener() -> io::Result<std::net::TcpListener> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .build()?;
-        runtime.block_on(async {
-            let socket = tokio::net::TcpSocket::new_v4()?;
-            socket.bind(([127, 0, 0, 1], 0).into())?;
-            let listener = socket.listen(BACKLOG)?.into_std()?;
-            listener.set_nonblocking(false)?; // As `bind` leaves it.
-            Ok(listener)
-        })
+        // tokio's `listen` needs a runtime, and the caller may be inside
+        // one already: a runtime of its own, on a thread of its own.
+        let make = || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .build()?;
+            runtime.block_on(async {
+                let socket = tokio::net::TcpSocket::new_v4()?;
+                socket.bind(([127, 0, 0, 1], 0).into())?;
+                let listener = socket.listen(BACKLOG)?.into_std()?;
+                listener.set_nonblocking(false)?; // As `bind` leaves it.
+                Ok(listener)
+            })
+        };
+        let thread = std::thread::Builder::new().spawn(make)?;
+        thread
+            .join()
+            .map_err(|_| io::Error::other("listener: a panic"))?
     }
 
     // ANCHOR: start

@@ -61,6 +61,7 @@ pub enum Failure {
     Timeout,
     Status(StatusCode),
     RedirectLoop,
+    TooManyRedirects,
     CutShort,
     TooLarge(usize),
     NotUtf8,
@@ -78,6 +79,9 @@ impl fmt::Display for Failure {
             Failure::Timeout => write!(f, "timed out"),
             Failure::Status(status) => write!(f, "HTTP status {status}"),
             Failure::RedirectLoop => write!(f, "redirect loop"),
+            Failure::TooManyRedirects => {
+                write!(f, "more than {MAX_REDIRECTS} redirects")
+            }
             Failure::CutShort => write!(f, "connection closed mid-body"),
             Failure::TooLarge(max) => write!(f, "body over {max} bytes"),
             Failure::NotUtf8 => write!(f, "body is not UTF-8"),
@@ -95,8 +99,10 @@ impl From<reqwest::Error> for Failure {
             |e: &io::Error| e.kind() == io::ErrorKind::ConnectionRefused;
         if e.is_timeout() {
             Failure::Timeout
-        } else if e.is_redirect() {
+        } else if e.is_redirect() && is_loop(&e) {
             Failure::RedirectLoop
+        } else if e.is_redirect() {
+            Failure::TooManyRedirects
         } else if e.is_connect() && io_cause(&e).is_some_and(refused) {
             Failure::Refused
         } else if e.is_connect() && cause(&e).contains("dns error") {
@@ -321,6 +327,84 @@ pub async fn scrape(
 // ANCHOR_END: collect
 
 /// The planets to scrape: the arguments, which must be http(s) URLs.
+/// The most redirects one request follows.
+pub const MAX_REDIRECTS: usize = 10;
+
+/// A client that follows `MAX_REDIRECTS` redirects at most, and tells a
+/// loop (a redirect to a URL it has been to) from a chain that is only
+/// long.
+pub fn client() -> reqwest::Result<Client> {
+    let policy = reqwest::redirect::Policy::custom(|attempt| {
+        if attempt.previous().contains(attempt.url()) {
+            attempt.error(Loop)
+        } else if attempt.previous().len() > MAX_REDIRECTS {
+            attempt.error("too many redirects")
+        } else {
+            attempt.follow()
+        }
+    });
+    Client::builder().redirect(policy).build()
+}
+
+/// The error our redirect policy gives a loop.
+#[derive(Debug)]
+struct Loop;
+
+impl fmt::Display for Loop {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "redirect loop")
+    }
+}
+
+impl Error for Loop {}
+
+/// Whether `e` is our policy's `Loop`, somewhere in its chain of causes.
+fn is_loop(e: &reqwest::Error) -> bool {
+    let mut source = e.source();
+    while let Some(cause) = source {
+        if cause.is::<Loop>() {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
+}
+
+/// Splits the options from the planets: `--concurrency N` (planets at
+/// once) and `--timeout SECONDS` (for each request; a planet gets twice
+/// that for its two).
+fn parse_options(args: &[String]) -> Result<(Limits, Vec<String>), String> {
+    let mut limits = Limits::default();
+    let mut planets = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| {
+            let value = args.next().ok_or(format!("{name} needs a value"))?;
+            let number = value.parse::<f64>().ok().filter(|v| *v > 0.0);
+            number.ok_or(format!("{name} {value}: not a positive number"))
+        };
+        match arg.as_str() {
+            "--concurrency" => {
+                let n = value("--concurrency")?;
+                if n.fract() != 0.0 {
+                    return Err(format!(
+                        "--concurrency {n}: not a whole number"
+                    ));
+                }
+                limits.concurrent = n as usize;
+            }
+            "--timeout" => {
+                let seconds = value("--timeout")?;
+                limits.request = Duration::try_from_secs_f64(seconds)
+                    .map_err(|e| format!("--timeout {seconds}: {e}"))?;
+                limits.planet = limits.request * 2;
+            }
+            _ => planets.push(arg.clone()),
+        }
+    }
+    Ok((limits, planets))
+}
+
 fn parse_planets(args: &[String]) -> Result<Vec<Url>, String> {
     let parse = |arg: &String| match Url::parse(arg) {
         Ok(url) if ["http", "https"].contains(&url.scheme()) => Ok(url),
@@ -343,7 +427,8 @@ async fn main() -> ExitCode {
 }
 
 async fn run(args: Vec<String>) -> Result<bool, Box<dyn Error>> {
-    // With no arguments, we scrape the book's own planet server.
+    let (limits, args) = parse_options(&args)?;
+    // With no planets, we scrape the book's own planet server.
     let server;
     let planets = if args.is_empty() {
         let listener = planet_server::listener()?;
@@ -354,7 +439,7 @@ async fn run(args: Vec<String>) -> Result<bool, Box<dyn Error>> {
     };
     // ANCHOR: client
     // One client for every request: its pool reuses connections.
-    let client = Client::new();
+    let client = client()?;
     // A progress bar for a person watching, none in a pipe or a file.
     let progress = if io::stderr().is_terminal() {
         ProgressBar::new(planets.len() as u64)
@@ -364,7 +449,6 @@ async fn run(args: Vec<String>) -> Result<bool, Box<dyn Error>> {
     // ANCHOR_END: client
     let log = Arc::new(Log::new());
     let start = Instant::now();
-    let limits = Limits::default();
     let rows = scrape(&client, &planets, limits, &log, &progress).await;
     progress.finish_and_clear();
     for row in &rows {
@@ -496,16 +580,24 @@ pub mod planet_server {
     /// A listener on a free port of 127.0.0.1, with a backlog of
     /// `BACKLOG`: the one `main` serves on, and the benchmarks too.
     pub fn listener() -> io::Result<std::net::TcpListener> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_io()
-            .build()?;
-        runtime.block_on(async {
-            let socket = tokio::net::TcpSocket::new_v4()?;
-            socket.bind(([127, 0, 0, 1], 0).into())?;
-            let listener = socket.listen(BACKLOG)?.into_std()?;
-            listener.set_nonblocking(false)?; // As `bind` leaves it.
-            Ok(listener)
-        })
+        // tokio's `listen` needs a runtime, and the caller may be inside
+        // one already: a runtime of its own, on a thread of its own.
+        let make = || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .build()?;
+            runtime.block_on(async {
+                let socket = tokio::net::TcpSocket::new_v4()?;
+                socket.bind(([127, 0, 0, 1], 0).into())?;
+                let listener = socket.listen(BACKLOG)?.into_std()?;
+                listener.set_nonblocking(false)?; // As `bind` leaves it.
+                Ok(listener)
+            })
+        };
+        let thread = std::thread::Builder::new().spawn(make)?;
+        thread
+            .join()
+            .map_err(|_| io::Error::other("listener: a panic"))?
     }
 
     /// Serves on `listener` from a thread of its own, with a runtime of
@@ -1010,7 +1102,7 @@ mod tests {
     async fn scrape_with(planets: &[Url], limits: Limits) -> Vec<Row> {
         let log = Arc::new(Log::new());
         let hidden = ProgressBar::hidden();
-        scrape(&Client::new(), planets, limits, &log, &hidden).await
+        scrape(&client().unwrap(), planets, limits, &log, &hidden).await
     }
 
     #[tokio::test]
@@ -1068,14 +1160,71 @@ mod tests {
 
     #[tokio::test]
     async fn a_slow_planet_times_out_alone() {
-        let server = server(3, 300, vec![]);
+        // Planet 1's article starts and never finishes.
+        let server = server(3, 50, vec![(1, Fault::NeverFinishes)]);
         let limits = Limits {
-            planet: Duration::from_millis(450),
+            planet: Duration::from_millis(600),
             ..Limits::default()
         };
-        // Two round trips take 600 ms: more than the planet's 450 ms.
+        let start = Instant::now();
         let rows = scrape_with(&urls(&server), limits).await;
-        assert!(rows.iter().all(|r| r.found == Err(Failure::Timeout)));
+        assert_eq!(rows[1].found, Err(Failure::Timeout));
+        for p in [0, 2] {
+            let (article, title) = server.expected(p);
+            assert_eq!(rows[p].found, Ok(Found { article, title }), "{p}");
+        }
+        // The others did not wait for it: 600 ms and a little.
+        assert!(start.elapsed() < Duration::from_millis(1500));
+    }
+
+    #[tokio::test]
+    async fn a_loop_and_a_long_chain_of_redirects_are_told_apart() {
+        // A server whose /r/N redirects to /r/N+1, for ever.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            for mut stream in listener.incoming().flatten() {
+                let mut buf = [0; 1024];
+                let n = stream.read(&mut buf).unwrap_or(0);
+                let request = String::from_utf8_lossy(&buf[..n]);
+                let path = request.split(' ').nth(1).unwrap_or("/r/0");
+                let n: usize = path[3..].parse().unwrap_or(0);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 302 Found\r\nLocation: /r/{}\r\n\
+                     Content-Length: 0\r\nConnection: close\r\n\r\n",
+                    n + 1
+                );
+            }
+        });
+        let chain = Url::parse(&format!("http://{addr}/r/0")).unwrap();
+        let rows = scrape_with(&[chain], Limits::default()).await;
+        assert_eq!(rows[0].found, Err(Failure::TooManyRedirects));
+        // The planet server's loop redirects a planet to itself.
+        let server = server(1, 0, vec![(0, Fault::RedirectLoop)]);
+        let rows = scrape_with(&urls(&server), Limits::default()).await;
+        assert_eq!(rows[0].found, Err(Failure::RedirectLoop));
+    }
+
+    #[test]
+    fn options_set_the_limits() {
+        let args = |a: &str| a.split(' ').map(String::from).collect::<Vec<_>>();
+        let (limits, planets) =
+            parse_options(&args("--concurrency 1000 a --timeout 2.5 b"))
+                .unwrap();
+        assert_eq!(limits.concurrent, 1000);
+        assert_eq!(limits.request, Duration::from_millis(2500));
+        assert_eq!(limits.planet, Duration::from_secs(5));
+        assert_eq!(planets, ["a", "b"]);
+        for bad in [
+            "--concurrency 0",
+            "--concurrency 1.5",
+            "--timeout -1",
+            "--timeout",
+        ] {
+            assert!(parse_options(&args(bad)).is_err(), "{bad}");
+        }
     }
 
     #[tokio::test]
@@ -1087,7 +1236,7 @@ mod tests {
             ..Limits::default()
         };
         let hidden = ProgressBar::hidden();
-        scrape(&Client::new(), &urls(&server), limits, &log, &hidden).await;
+        scrape(&client().unwrap(), &urls(&server), limits, &log, &hidden).await;
         let requests = log.requests();
         assert_eq!(requests.len(), 20);
         for (_, start, _) in &requests {
