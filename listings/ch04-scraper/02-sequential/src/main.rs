@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Url;
 use reqwest::blocking::Client;
-use scraper::{Html, Selector};
+use scraper::{ElementRef, Html, Selector};
 
 /// Any error, with its cause; `Send` so that threads can return it.
 type BoxError = Box<dyn Error + Send + Sync>;
@@ -28,9 +28,6 @@ static ARTICLE_LINK: LazyLock<Selector> =
 /// `/html/head/title`: the title in the document's head.
 static TITLE: LazyLock<Selector> =
     LazyLock::new(|| Selector::parse("head > title").unwrap());
-/// `base[href]`: the URL that relative links on the page start from.
-static BASE: LazyLock<Selector> =
-    LazyLock::new(|| Selector::parse("base[href]").unwrap());
 // ANCHOR_END: selectors
 
 /// The first article of a planet, and that article's title.
@@ -120,6 +117,28 @@ fn get(
 }
 // ANCHOR_END: get
 
+/// What relative links on `page`, downloaded from `url`, start from:
+/// its first `<base href>` in tree order, outside `<template>`s, as a
+/// browser picks it, or else the URL it came from, the last one if it
+/// was redirected.
+fn base_url(page: &Html, url: Url) -> Url {
+    let in_template = |e: &ElementRef| {
+        let mut above = e.ancestors().filter_map(ElementRef::wrap);
+        above.any(|a| a.value().name() == "template")
+    };
+    let base = page
+        .tree
+        .root()
+        .descendants()
+        .filter_map(ElementRef::wrap)
+        .filter(|e| e.value().name() == "base" && !in_template(e))
+        .find_map(|e| e.value().attr("href"));
+    let base = base.and_then(|href| url.join(href).ok());
+    // A `data:` or `javascript:` base is ignored, as browsers do.
+    let usable = |b: &Url| !matches!(b.scheme(), "data" | "javascript");
+    base.filter(usable).unwrap_or(url)
+}
+
 // ANCHOR: here
 /// The first article on `planet`, and its title: two downloads.
 pub fn first_article(
@@ -140,22 +159,11 @@ pub fn first_article(
     // One line, whatever the page's layout: runs of spaces, newlines
     // and tabs become one space.
     let title = title.text().collect::<String>();
-    let title = title.split_whitespace().collect::<Vec<_>>().join(" ");
+    let title = title.split_ascii_whitespace().collect::<Vec<_>>().join(" ");
     Ok(Found {
         article: article.to_string(),
         title,
     })
-}
-
-/// What relative links on `page`, downloaded from `url`, start from:
-/// its `<base href>` if it has one, or the URL it came from, the last
-/// one if it was redirected.
-fn base_url(page: &Html, url: Url) -> Url {
-    let base = page
-        .select(&BASE)
-        .next()
-        .and_then(|b| b.value().attr("href"));
-    base.and_then(|href| url.join(href).ok()).unwrap_or(url)
 }
 
 /// Scrapes the planets one after the other.
@@ -438,6 +446,14 @@ pub mod planet_server {
             let close = request.close || response.close;
             // One write per response: the head alone would wait for the
             // client's acknowledgment (Nagle's algorithm).
+            if request.method == "HEAD" {
+                // The head a GET would get, without the body.
+                writer.write_all(&response.head(close)).await?;
+                if close {
+                    break;
+                }
+                continue;
+            }
             writer.write_all(&response.bytes(close)).await?;
             match response.end {
                 End::Whole if close => break,
@@ -459,6 +475,10 @@ pub mod planet_server {
     {
         let mut line = String::new();
         if !read_line(reader, &mut line).await? {
+            return Ok(None);
+        }
+        // An empty line before a request is to be ignored (RFC 9112).
+        if line.trim_end().is_empty() && !read_line(reader, &mut line).await? {
             return Ok(None);
         }
         let mut words = line.split_whitespace();
@@ -506,8 +526,11 @@ pub mod planet_server {
     where
         R: AsyncBufRead + Unpin,
     {
-        line.clear();
-        let n = (&mut *reader).take(MAX_LINE + 1).read_line(line).await?;
+        let mut bytes = Vec::new();
+        let mut limited = (&mut *reader).take(MAX_LINE + 1);
+        let n = limited.read_until(b'\n', &mut bytes).await?;
+        // Header values may hold bytes that are not UTF-8 (obs-text).
+        *line = String::from_utf8_lossy(&bytes).into_owned();
         Ok(n > 0 && n as u64 <= MAX_LINE && line.ends_with('\n'))
     }
 
@@ -562,7 +585,7 @@ pub mod planet_server {
                 let _ = write!(head, "Location: {location}\r\n");
             }
             if self.status.starts_with("405") {
-                head.push_str("Allow: GET\r\n"); // As RFC 9110 asks.
+                head.push_str("Allow: GET, HEAD\r\n"); // As RFC 9110 asks.
             }
             if close {
                 head.push_str("Connection: close\r\n");
@@ -680,7 +703,7 @@ pub mod planet_server {
         }
 
         fn respond(&self, request: &Request) -> Response {
-            if request.method != "GET" {
+            if request.method != "GET" && request.method != "HEAD" {
                 let mut r = Response::page("405 Method Not Allowed", "");
                 r.close = true;
                 return r;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
 use reqwest::{Client, StatusCode, Url};
-use scraper::{Html, Selector};
+use scraper::{ElementRef, Html, Selector};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -22,9 +22,6 @@ static ARTICLE_LINK: LazyLock<Selector> =
 /// `/html/head/title`: the title in the document's head.
 static TITLE: LazyLock<Selector> =
     LazyLock::new(|| Selector::parse("head > title").unwrap());
-/// `base[href]`: the URL that relative links on the page start from.
-static BASE: LazyLock<Selector> =
-    LazyLock::new(|| Selector::parse("base[href]").unwrap());
 
 // ANCHOR: limits
 /// How much we allow ourselves, and how long we wait.
@@ -230,6 +227,28 @@ async fn get(
 }
 // ANCHOR_END: get
 
+/// What relative links on `page`, downloaded from `url`, start from:
+/// its first `<base href>` in tree order, outside `<template>`s, as a
+/// browser picks it, or else the URL it came from, the last one if it
+/// was redirected.
+fn base_url(page: &Html, url: Url) -> Url {
+    let in_template = |e: &ElementRef| {
+        let mut above = e.ancestors().filter_map(ElementRef::wrap);
+        above.any(|a| a.value().name() == "template")
+    };
+    let base = page
+        .tree
+        .root()
+        .descendants()
+        .filter_map(ElementRef::wrap)
+        .filter(|e| e.value().name() == "base" && !in_template(e))
+        .find_map(|e| e.value().attr("href"));
+    let base = base.and_then(|href| url.join(href).ok());
+    // A `data:` or `javascript:` base is ignored, as browsers do.
+    let usable = |b: &Url| !matches!(b.scheme(), "data" | "javascript");
+    base.filter(usable).unwrap_or(url)
+}
+
 // ANCHOR: here
 /// The first article on `planet`, and its title: two downloads.
 pub async fn first_article(
@@ -260,16 +279,6 @@ fn article_link(page: &str, url: Url) -> Result<Url, Failure> {
     base_url(&page, url).join(href).map_err(bad_link)
 }
 
-/// What relative links on `page`, downloaded from `url`, start from:
-/// its `<base href>` if it has one, or the URL it came from, the last
-/// one if it was redirected.
-fn base_url(page: &Html, url: Url) -> Url {
-    let base = page
-        .select(&BASE)
-        .next()
-        .and_then(|b| b.value().attr("href"));
-    base.and_then(|href| url.join(href).ok()).unwrap_or(url)
-}
 // ANCHOR_END: here
 
 fn title_of(page: &str) -> Result<String, Failure> {
@@ -278,7 +287,7 @@ fn title_of(page: &str) -> Result<String, Failure> {
     // One line, whatever the page's layout: runs of spaces, newlines
     // and tabs become one space.
     let title = title.text().collect::<String>();
-    Ok(title.split_whitespace().collect::<Vec<_>>().join(" "))
+    Ok(title.split_ascii_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 // ANCHOR: scrape
@@ -326,7 +335,7 @@ pub async fn scrape(
 }
 // ANCHOR_END: collect
 
-/// The planets to scrape: the arguments, which must be http(s) URLs.
+// ANCHOR: policy
 /// The most redirects one request follows.
 pub const MAX_REDIRECTS: usize = 10;
 
@@ -369,6 +378,7 @@ fn is_loop(e: &reqwest::Error) -> bool {
     }
     false
 }
+// ANCHOR_END: policy
 
 /// Splits the options from the planets: `--concurrency N` (planets at
 /// once) and `--timeout SECONDS` (for each request; a planet gets twice
@@ -378,26 +388,27 @@ fn parse_options(args: &[String]) -> Result<(Limits, Vec<String>), String> {
     let mut planets = Vec::new();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
-        let mut value = |name: &str| {
-            let value = args.next().ok_or(format!("{name} needs a value"))?;
-            let number = value.parse::<f64>().ok().filter(|v| *v > 0.0);
-            number.ok_or(format!("{name} {value}: not a positive number"))
-        };
+        let mut value =
+            |name: &str| args.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
             "--concurrency" => {
                 let n = value("--concurrency")?;
-                if n.fract() != 0.0 {
-                    return Err(format!(
-                        "--concurrency {n}: not a whole number"
-                    ));
-                }
-                limits.concurrent = n as usize;
+                let permits = 1..=Semaphore::MAX_PERMITS;
+                let count = n.parse().ok().filter(|n| permits.contains(n));
+                limits.concurrent =
+                    count.ok_or(format!("--concurrency {n}: not a count"))?;
             }
             "--timeout" => {
                 let seconds = value("--timeout")?;
-                limits.request = Duration::try_from_secs_f64(seconds)
-                    .map_err(|e| format!("--timeout {seconds}: {e}"))?;
-                limits.planet = limits.request * 2;
+                let bad = || format!("--timeout {seconds}: not a duration");
+                let secs: f64 = seconds.parse().map_err(|_| bad())?;
+                // A millisecond at least, and one we can double.
+                let request = Duration::try_from_secs_f64(secs).ok();
+                let request = request
+                    .filter(|d| *d >= Duration::from_millis(1))
+                    .ok_or_else(bad)?;
+                limits.planet = request.checked_mul(2).ok_or_else(bad)?;
+                limits.request = request;
             }
             _ => planets.push(arg.clone()),
         }
@@ -405,6 +416,7 @@ fn parse_options(args: &[String]) -> Result<(Limits, Vec<String>), String> {
     Ok((limits, planets))
 }
 
+/// The planets to scrape: the arguments, which must be http(s) URLs.
 fn parse_planets(args: &[String]) -> Result<Vec<Url>, String> {
     let parse = |arg: &String| match Url::parse(arg) {
         Ok(url) if ["http", "https"].contains(&url.scheme()) => Ok(url),
@@ -669,6 +681,14 @@ pub mod planet_server {
             let close = request.close || response.close;
             // One write per response: the head alone would wait for the
             // client's acknowledgment (Nagle's algorithm).
+            if request.method == "HEAD" {
+                // The head a GET would get, without the body.
+                writer.write_all(&response.head(close)).await?;
+                if close {
+                    break;
+                }
+                continue;
+            }
             writer.write_all(&response.bytes(close)).await?;
             match response.end {
                 End::Whole if close => break,
@@ -690,6 +710,10 @@ pub mod planet_server {
     {
         let mut line = String::new();
         if !read_line(reader, &mut line).await? {
+            return Ok(None);
+        }
+        // An empty line before a request is to be ignored (RFC 9112).
+        if line.trim_end().is_empty() && !read_line(reader, &mut line).await? {
             return Ok(None);
         }
         let mut words = line.split_whitespace();
@@ -737,8 +761,11 @@ pub mod planet_server {
     where
         R: AsyncBufRead + Unpin,
     {
-        line.clear();
-        let n = (&mut *reader).take(MAX_LINE + 1).read_line(line).await?;
+        let mut bytes = Vec::new();
+        let mut limited = (&mut *reader).take(MAX_LINE + 1);
+        let n = limited.read_until(b'\n', &mut bytes).await?;
+        // Header values may hold bytes that are not UTF-8 (obs-text).
+        *line = String::from_utf8_lossy(&bytes).into_owned();
         Ok(n > 0 && n as u64 <= MAX_LINE && line.ends_with('\n'))
     }
 
@@ -793,7 +820,7 @@ pub mod planet_server {
                 let _ = write!(head, "Location: {location}\r\n");
             }
             if self.status.starts_with("405") {
-                head.push_str("Allow: GET\r\n"); // As RFC 9110 asks.
+                head.push_str("Allow: GET, HEAD\r\n"); // As RFC 9110 asks.
             }
             if close {
                 head.push_str("Connection: close\r\n");
@@ -911,7 +938,7 @@ pub mod planet_server {
         }
 
         fn respond(&self, request: &Request) -> Response {
-            if request.method != "GET" {
+            if request.method != "GET" && request.method != "HEAD" {
                 let mut r = Response::page("405 Method Not Allowed", "");
                 r.close = true;
                 return r;
@@ -1082,6 +1109,7 @@ mod tests {
     use super::planet_server::{self, Config, Fault, Server};
     use super::*;
     use std::net::TcpListener;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn server(planets: usize, ms: u64, faults: Vec<(usize, Fault)>) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -1166,25 +1194,37 @@ mod tests {
             planet: Duration::from_millis(600),
             ..Limits::default()
         };
-        let start = Instant::now();
-        let rows = scrape_with(&urls(&server), limits).await;
+        let log = Arc::new(Log::new());
+        let hidden = ProgressBar::hidden();
+        let planets = urls(&server);
+        let client = client().unwrap();
+        let rows = scrape(&client, &planets, limits, &log, &hidden).await;
         assert_eq!(rows[1].found, Err(Failure::Timeout));
         for p in [0, 2] {
             let (article, title) = server.expected(p);
             assert_eq!(rows[p].found, Ok(Found { article, title }), "{p}");
         }
-        // The others did not wait for it: 600 ms and a little.
-        assert!(start.elapsed() < Duration::from_millis(1500));
+        // The others did not wait for it: their requests, two round trips
+        // of 50 ms, were over long before its 600 ms were up.
+        for (url, _, ended) in log.requests() {
+            if !url.ends_with("/planet/1") && !url.contains("/article/1/") {
+                assert!(ended < Duration::from_millis(400), "{url}: {ended:?}");
+            }
+        }
     }
 
     #[tokio::test]
     async fn a_loop_and_a_long_chain_of_redirects_are_told_apart() {
-        // A server whose /r/N redirects to /r/N+1, for ever.
+        // A server whose /r/N redirects to /r/N+1, for ever; it counts
+        // the requests it gets.
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
+        let asked = Arc::new(AtomicUsize::new(0));
+        let count = asked.clone();
         std::thread::spawn(move || {
             use std::io::{Read, Write};
             for mut stream in listener.incoming().flatten() {
+                count.fetch_add(1, Ordering::SeqCst);
                 let mut buf = [0; 1024];
                 let n = stream.read(&mut buf).unwrap_or(0);
                 let request = String::from_utf8_lossy(&buf[..n]);
@@ -1201,6 +1241,8 @@ mod tests {
         let chain = Url::parse(&format!("http://{addr}/r/0")).unwrap();
         let rows = scrape_with(&[chain], Limits::default()).await;
         assert_eq!(rows[0].found, Err(Failure::TooManyRedirects));
+        // The first request, and `MAX_REDIRECTS` redirects followed.
+        assert_eq!(asked.load(Ordering::SeqCst), MAX_REDIRECTS + 1);
         // The planet server's loop redirects a planet to itself.
         let server = server(1, 0, vec![(0, Fault::RedirectLoop)]);
         let rows = scrape_with(&urls(&server), Limits::default()).await;
@@ -1217,12 +1259,18 @@ mod tests {
         assert_eq!(limits.request, Duration::from_millis(2500));
         assert_eq!(limits.planet, Duration::from_secs(5));
         assert_eq!(planets, ["a", "b"]);
-        for bad in [
+        let bads = [
             "--concurrency 0",
             "--concurrency 1.5",
+            "--concurrency 1e19",
+            "--concurrency 99999999999999999999",
             "--timeout -1",
+            "--timeout 1e-10",
+            "--timeout 1e19",
+            "--timeout nan",
             "--timeout",
-        ] {
+        ];
+        for bad in bads {
             assert!(parse_options(&args(bad)).is_err(), "{bad}");
         }
     }
