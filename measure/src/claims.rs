@@ -252,7 +252,7 @@ pub fn all() -> Vec<Claim> {
             bench: "scraper",
             text: "With 1000 planets, the scraper on our one-thread reactor \
                    took {ratio} times as long as the tokio scraper",
-            bound: Bound::AtLeast(1.2),
+            bound: Bound::Below(2.0),
             ratio: |r| medians(r, (REACTOR, 1000), (TOKIO, 1000)),
         },
         Claim {
