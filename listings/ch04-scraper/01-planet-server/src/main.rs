@@ -65,6 +65,9 @@ pub mod planet_server {
         NeverFinishes,
         /// The article's body is `TOO_LARGE` bytes long.
         TooLarge,
+        /// The article's body comes a byte every 100 ms: each read is
+        /// quick, the whole takes about a minute.
+        Trickle,
         /// The article's title holds bytes that are not UTF-8.
         NotUtf8,
         /// Not a fault: the article's title spans several lines, a word
@@ -251,6 +254,13 @@ pub mod planet_server {
                 End::Whole => {}
                 End::CutShort => break, // Closes the connection mid-body.
                 End::Never => std::future::pending().await, // Never resumes.
+                End::Trickle => {
+                    for byte in &response.body {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        writer.write_all(&[*byte]).await?;
+                    }
+                    break;
+                }
             }
         }
         Ok(())
@@ -331,6 +341,7 @@ pub mod planet_server {
         Whole,
         CutShort,
         Never,
+        Trickle,
     }
 
     struct Response {
@@ -362,6 +373,7 @@ pub mod planet_server {
                 End::Whole => body,
                 End::CutShort => &body[..body.len() / 2],
                 End::Never => &body[..100],
+                End::Trickle => &[], // `serve` sends it, slowly.
             });
             bytes
         }
@@ -656,6 +668,7 @@ pub mod planet_server {
             response.end = match fault {
                 Some(Fault::CutShort) => End::CutShort,
                 Some(Fault::NeverFinishes) => End::Never,
+                Some(Fault::Trickle) => End::Trickle,
                 _ => End::Whole,
             };
             response

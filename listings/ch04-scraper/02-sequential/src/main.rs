@@ -101,12 +101,27 @@ fn get(
     log: &Log,
 ) -> Result<(Url, String), BoxError> {
     let started = log.start.elapsed();
+    let deadline = Instant::now() + TIMEOUT;
     let result = (|| {
         let response = client.get(url.clone()).send()?.error_for_status()?;
         let last = response.url().clone(); // After any redirect.
         let mut body = Vec::new();
         // One byte more than we accept tells a full body from a huge one.
-        response.take(MAX_BODY + 1).read_to_end(&mut body)?;
+        let mut reader = response.take(MAX_BODY + 1);
+        let mut buf = [0; 16 * 1024];
+        loop {
+            // The client's timeout bounds each read, not their sum: a body
+            // that trickles in would never end. `TIMEOUT` bounds the sum.
+            if Instant::now() > deadline {
+                return Err(
+                    format!("timed out: over {TIMEOUT:?} in all").into()
+                );
+            }
+            match reader.read(&mut buf)? {
+                0 => break,
+                n => body.extend_from_slice(&buf[..n]),
+            }
+        }
         if body.len() as u64 > MAX_BODY {
             return Err(format!("body larger than {MAX_BODY} bytes").into());
         }
@@ -277,6 +292,9 @@ pub mod planet_server {
         NeverFinishes,
         /// The article's body is `TOO_LARGE` bytes long.
         TooLarge,
+        /// The article's body comes a byte every 100 ms: each read is
+        /// quick, the whole takes about a minute.
+        Trickle,
         /// The article's title holds bytes that are not UTF-8.
         NotUtf8,
         /// Not a fault: the article's title spans several lines, a word
@@ -460,6 +478,13 @@ pub mod planet_server {
                 End::Whole => {}
                 End::CutShort => break, // Closes the connection mid-body.
                 End::Never => std::future::pending().await, // Never resumes.
+                End::Trickle => {
+                    for byte in &response.body {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        writer.write_all(&[*byte]).await?;
+                    }
+                    break;
+                }
             }
         }
         Ok(())
@@ -539,6 +564,7 @@ pub mod planet_server {
         Whole,
         CutShort,
         Never,
+        Trickle,
     }
 
     struct Response {
@@ -570,6 +596,7 @@ pub mod planet_server {
                 End::Whole => body,
                 End::CutShort => &body[..body.len() / 2],
                 End::Never => &body[..100],
+                End::Trickle => &[], // `serve` sends it, slowly.
             });
             bytes
         }
@@ -862,6 +889,7 @@ pub mod planet_server {
             response.end = match fault {
                 Some(Fault::CutShort) => End::CutShort,
                 Some(Fault::NeverFinishes) => End::Never,
+                Some(Fault::Trickle) => End::Trickle,
                 _ => End::Whole,
             };
             response
@@ -920,17 +948,18 @@ mod tests {
             (CutShort, "end of file before message length reached"),
             (NeverFinishes, "operation timed out"),
             (TooLarge, "body larger than 1048576 bytes"),
+            (Trickle, "timed out: over 5s in all"),
             (NotUtf8, "invalid utf-8 sequence"),
         ];
         let by_planet = faults.iter().enumerate();
-        let server = server(10, 0, by_planet.map(|(p, f)| (p, f.0)).collect());
+        let server = server(11, 0, by_planet.map(|(p, f)| (p, f.0)).collect());
         let client = client(Duration::from_millis(500)).unwrap();
         let rows = scrape(&client, &urls(&server), &Log::new());
         for (row, (fault, cause)) in rows.iter().zip(faults) {
             let error = row.found.as_ref().unwrap_err();
             assert!(error.contains(cause), "{fault:?}: {error}");
         }
-        assert!(rows[9].found.is_ok(), "the others still complete");
+        assert!(rows[10].found.is_ok(), "the others still complete");
     }
 
     #[test]

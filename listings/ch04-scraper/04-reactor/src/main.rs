@@ -1829,6 +1829,9 @@ pub mod planet_server {
         NeverFinishes,
         /// The article's body is `TOO_LARGE` bytes long.
         TooLarge,
+        /// The article's body comes a byte every 100 ms: each read is
+        /// quick, the whole takes about a minute.
+        Trickle,
         /// The article's title holds bytes that are not UTF-8.
         NotUtf8,
         /// Not a fault: the article's title spans several lines, a word
@@ -2012,6 +2015,13 @@ pub mod planet_server {
                 End::Whole => {}
                 End::CutShort => break, // Closes the connection mid-body.
                 End::Never => std::future::pending().await, // Never resumes.
+                End::Trickle => {
+                    for byte in &response.body {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        writer.write_all(&[*byte]).await?;
+                    }
+                    break;
+                }
             }
         }
         Ok(())
@@ -2091,6 +2101,7 @@ pub mod planet_server {
         Whole,
         CutShort,
         Never,
+        Trickle,
     }
 
     struct Response {
@@ -2122,6 +2133,7 @@ pub mod planet_server {
                 End::Whole => body,
                 End::CutShort => &body[..body.len() / 2],
                 End::Never => &body[..100],
+                End::Trickle => &[], // `serve` sends it, slowly.
             });
             bytes
         }
@@ -2414,6 +2426,7 @@ pub mod planet_server {
             response.end = match fault {
                 Some(Fault::CutShort) => End::CutShort,
                 Some(Fault::NeverFinishes) => End::Never,
+                Some(Fault::Trickle) => End::Trickle,
                 _ => End::Whole,
             };
             response
@@ -2462,8 +2475,9 @@ mod tests {
     #[test]
     fn faults_are_error_rows_and_the_others_complete() {
         use Fault::*;
-        // Every fault but `NeverFinishes`, which would wait for the
-        // client's idle timeout (10 s).
+        // Every fault but `NeverFinishes` and `Trickle`, which would wait
+        // for the client's idle (10 s) and total (60 s) timeouts; chapter
+        // 3's tests check both timeouts with short ones.
         let faults = [
             (NotFound, "HTTP status 404"),
             (ServerError, "HTTP status 500"),

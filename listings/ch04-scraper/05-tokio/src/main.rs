@@ -512,6 +512,9 @@ pub mod planet_server {
         NeverFinishes,
         /// The article's body is `TOO_LARGE` bytes long.
         TooLarge,
+        /// The article's body comes a byte every 100 ms: each read is
+        /// quick, the whole takes about a minute.
+        Trickle,
         /// The article's title holds bytes that are not UTF-8.
         NotUtf8,
         /// Not a fault: the article's title spans several lines, a word
@@ -695,6 +698,13 @@ pub mod planet_server {
                 End::Whole => {}
                 End::CutShort => break, // Closes the connection mid-body.
                 End::Never => std::future::pending().await, // Never resumes.
+                End::Trickle => {
+                    for byte in &response.body {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        writer.write_all(&[*byte]).await?;
+                    }
+                    break;
+                }
             }
         }
         Ok(())
@@ -774,6 +784,7 @@ pub mod planet_server {
         Whole,
         CutShort,
         Never,
+        Trickle,
     }
 
     struct Response {
@@ -805,6 +816,7 @@ pub mod planet_server {
                 End::Whole => body,
                 End::CutShort => &body[..body.len() / 2],
                 End::Never => &body[..100],
+                End::Trickle => &[], // `serve` sends it, slowly.
             });
             bytes
         }
@@ -1097,6 +1109,7 @@ pub mod planet_server {
             response.end = match fault {
                 Some(Fault::CutShort) => End::CutShort,
                 Some(Fault::NeverFinishes) => End::Never,
+                Some(Fault::Trickle) => End::Trickle,
                 _ => End::Whole,
             };
             response
@@ -1164,10 +1177,11 @@ mod tests {
             (NeverFinishes, "timed out"),
             (TooLarge, "body over 1048576 bytes"),
             (NotUtf8, "body is not UTF-8"),
+            (Trickle, "timed out"),
         ];
         // ANCHOR_END: fault-lines
         let by_planet = faults.iter().enumerate();
-        let server = server(10, 0, by_planet.map(|(p, f)| (p, f.0)).collect());
+        let server = server(11, 0, by_planet.map(|(p, f)| (p, f.0)).collect());
         let mut planets = urls(&server);
         // A port where nobody listens any more.
         let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr();
@@ -1182,8 +1196,8 @@ mod tests {
             let line = row.to_string();
             assert!(line.ends_with(&format!("error: {cause}")), "{fault:?}");
         }
-        assert!(rows[9].found.is_ok(), "the others still complete");
-        assert_eq!(rows[10].found, Err(Failure::Refused));
+        assert!(rows[10].found.is_ok(), "the others still complete");
+        assert_eq!(rows[11].found, Err(Failure::Refused));
     }
 
     #[tokio::test]
