@@ -13,20 +13,8 @@ const ECHO_REACTOR: &str = crate::echo::SERVERS[2].1;
 const ECHO_TOKIO_CT: &str = crate::echo::SERVERS[3].1;
 const ECHO_TOKIO_MT: &str = crate::echo::SERVERS[4].1;
 
-/// Medians of one count of two servers in the `syscalls` benchmark.
-fn syscalls(
-    r: &Results,
-    a: &str,
-    b: &str,
-    what: &str,
-    x: u64,
-) -> Option<(f64, f64)> {
-    let a = r.point(&format!("{a} | {what}"), x)?.median();
-    let b = r.point(&format!("{b} | {what}"), x)?.median();
-    Some((a, b))
-}
-
-/// Medians of one metric of two echo servers at `x` connections.
+/// Medians of one metric of two echo servers at `x` connections, in the
+/// `echo` or the `syscalls` results (series `<server> | <metric>`).
 fn echo_metric(
     r: &Results,
     a: &str,
@@ -145,7 +133,7 @@ pub fn all() -> Vec<Claim> {
                    runtime",
             bound: Bound::Between(0.95, 1.05),
             ratio: |r| {
-                syscalls(
+                echo_metric(
                     r,
                     ECHO_REACTOR,
                     ECHO_TOKIO_CT,
@@ -161,7 +149,7 @@ pub fn all() -> Vec<Claim> {
                    runtime",
             bound: Bound::Between(0.95, 1.05),
             ratio: |r| {
-                syscalls(
+                echo_metric(
                     r,
                     ECHO_REACTOR,
                     ECHO_TOKIO_CT,
@@ -197,7 +185,7 @@ pub fn all() -> Vec<Claim> {
                    current-thread runtime",
             bound: Bound::Between(0.95, 1.05),
             ratio: |r| {
-                syscalls(
+                echo_metric(
                     r,
                     ECHO_TOKIO_MT,
                     ECHO_TOKIO_CT,
