@@ -1,13 +1,27 @@
+extern crate rcgen; // `mdbook test` links crates by name
 extern crate tokio; // `mdbook test` links crates by name
+extern crate tokio_rustls; // `mdbook test` links crates by name
 
 use std::process::ExitCode;
 
 // ANCHOR: main
 fn main() -> ExitCode {
+    let https = match std::env::args().nth(1).as_deref() {
+        None => false,
+        Some("--https") => true,
+        Some(_) => {
+            eprintln!("usage: ch04-01-planet-server [--https]");
+            return ExitCode::from(2);
+        }
+    };
+    let start = match https {
+        true => planet_server::start_tls,
+        false => planet_server::start,
+    };
     let config = planet_server::Config::default();
     let planets = config.planets;
     let server = match planet_server::listener()
-        .and_then(|listener| planet_server::start(listener, config))
+        .and_then(|listener| start(listener, config))
     {
         Ok(server) => server,
         Err(e) => {
@@ -16,6 +30,15 @@ fn main() -> ExitCode {
         }
     };
     println!("{planets} planets at {}/ (Ctrl-C to stop)", server.base);
+    if let Some(certificate) = &server.certificate {
+        // For clients to trust: `curl --cacert FILE URL`.
+        let file = std::env::temp_dir().join("planet-server.pem");
+        if let Err(e) = std::fs::write(&file, certificate.pem()) {
+            eprintln!("error: cannot write {}: {e}", file.display());
+            return ExitCode::FAILURE;
+        }
+        println!("its certificate: {}", file.display());
+    }
     // The server runs on its own thread; this one only keeps the
     // process alive until Ctrl-C ends it.
     loop {
@@ -36,10 +59,13 @@ pub mod planet_server {
     use std::sync::Arc;
     use std::time::Duration;
 
+    use tokio::io::AsyncWrite;
     use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead};
     use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
-    use tokio::net::TcpStream;
     use tokio::sync::oneshot;
+    use tokio_rustls::TlsAcceptor;
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::PrivatePkcs8KeyDer;
 
     /// How many articles each planet lists.
     pub const ARTICLES: usize = 4;
@@ -80,6 +106,27 @@ pub mod planet_server {
         /// Not a fault: the planet page has a `<base href="/based/">`,
         /// and its links are relative to that.
         BaseHref,
+        /// Not a fault: the planet page has moved as with `Moved`, and its
+        /// `<base href="../based/">` is relative to the new URL.
+        MovedBase,
+        /// Not a fault: the planet page and the article come in chunks
+        /// (`Transfer-Encoding: Chunked`, capitalised as some servers
+        /// write it), without a `Content-Length`.
+        Chunked,
+        /// Not a fault: the article is in windows-1252, which its
+        /// `Content-Type` header says, while a `<meta charset="utf-8">`
+        /// left over from a template says otherwise: the header wins.
+        Windows1252,
+        /// Not a fault: the article is in KOI8-R, which only its
+        /// `<meta http-equiv="Content-Type">` says. (Its middle dot is
+        /// `ž` in windows-1252, the default: a scraper must read it.)
+        MetaCharset,
+        /// Not a fault: the planet page and the article write their tags
+        /// in capitals, `<H3><A HREF=...>` and `<TITLE>`, as old pages do.
+        UpperCase,
+        /// Not a fault: an interim `103 Early Hints` response comes before
+        /// the planet page's `200 OK`.
+        EarlyHints,
     }
 
     /// What the server serves.
@@ -108,8 +155,12 @@ pub mod planet_server {
 
     /// A running server. Dropping it stops the server.
     pub struct Server {
-        /// `http://127.0.0.1:PORT`, without a final slash.
+        /// `http://127.0.0.1:PORT`, or `https://` for `start_tls`, without
+        /// a final slash.
         pub base: String,
+        /// For `start_tls`: the server's certificate, which a client must
+        /// trust, since no authority signed it.
+        pub certificate: Option<rcgen::Certificate>,
         config: Config,
         _stop: oneshot::Sender<()>,
     }
@@ -130,6 +181,9 @@ pub mod planet_server {
             let path = match site.fault(planet) {
                 Some(Fault::Moved) => format!("/moved/article/{planet}/0"),
                 Some(Fault::BaseHref) => format!("/based/article/{planet}/0"),
+                Some(Fault::MovedBase) => {
+                    format!("/moved/based/article/{planet}/0")
+                }
                 _ => href.trim_start_matches("..").to_string(),
             };
             let title = site.title(planet, 0);
@@ -175,8 +229,18 @@ pub mod planet_server {
         listener: std::net::TcpListener,
         config: Config,
     ) -> io::Result<Server> {
+        start_with(listener, config, None)
+    }
+
+    fn start_with(
+        listener: std::net::TcpListener,
+        config: Config,
+        tls: Option<(TlsAcceptor, rcgen::Certificate)>,
+    ) -> io::Result<Server> {
         listener.set_nonblocking(true)?;
-        let base = format!("http://{}", listener.local_addr()?);
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let base = format!("{scheme}://{}", listener.local_addr()?);
+        let (acceptor, certificate) = tls.unzip();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -188,28 +252,74 @@ pub mod planet_server {
                 runtime.block_on(async move {
                     tokio::select! {
                         _ = stopped => {} // The `Server` was dropped.
-                        _ = accept(listener, site) => {}
+                        _ = accept(listener, site, acceptor) => {}
                     }
                 })
             })?;
         Ok(Server {
             base,
+            certificate,
             config,
             _stop: stop,
         })
     }
     // ANCHOR_END: start
 
-    async fn accept(listener: std::net::TcpListener, site: Arc<Site>) {
+    // ANCHOR: tls
+    /// Like `start`, over TLS: `https://`, with a certificate for
+    /// 127.0.0.1 and `localhost` made on the spot and signed by its own
+    /// key. A client trusts it only if told to (`Server::certificate`).
+    pub fn start_tls(
+        listener: std::net::TcpListener,
+        config: Config,
+    ) -> io::Result<Server> {
+        let names = vec!["127.0.0.1".to_string(), "localhost".to_string()];
+        let made = rcgen::generate_simple_self_signed(names);
+        let rcgen::CertifiedKey { cert, signing_key } =
+            made.map_err(io::Error::other)?;
+        let key = PrivatePkcs8KeyDer::from(signing_key.serialize_der());
+        // The `ring` provider, named, rather than a process-wide default.
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .and_then(|builder| {
+                builder
+                    .with_no_client_auth()
+                    .with_single_cert(vec![cert.der().clone()], key.into())
+            })
+            .map_err(io::Error::other)?;
+        let acceptor = TlsAcceptor::from(Arc::new(tls));
+        start_with(listener, config, Some((acceptor, cert)))
+    }
+    // ANCHOR_END: tls
+
+    async fn accept(
+        listener: std::net::TcpListener,
+        site: Arc<Site>,
+        tls: Option<TlsAcceptor>,
+    ) {
         let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
             return;
         };
         loop {
             match listener.accept().await {
-                Ok((stream, _)) => {
-                    // An error on one connection ends that connection.
-                    tokio::spawn(serve(stream, site.clone()));
-                }
+                // An error on one connection ends that connection.
+                Ok((stream, _)) => match &tls {
+                    None => drop(tokio::spawn(serve(stream, site.clone()))),
+                    Some(tls) => {
+                        let handshake = tls.accept(stream);
+                        let site = site.clone();
+                        tokio::spawn(async move {
+                            // A client that never ends its handshake is
+                            // dropped after a while.
+                            let wait = Duration::from_secs(10);
+                            let shaken = tokio::time::timeout(wait, handshake);
+                            if let Ok(Ok(stream)) = shaken.await {
+                                let _ = serve(stream, site).await;
+                            }
+                        });
+                    }
+                },
                 // Out of file descriptors, say: wait, then go on.
                 Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
             }
@@ -222,12 +332,18 @@ pub mod planet_server {
         method: String,
         path: String,
         close: bool,
+        /// HTTP/1.1, which knows interim responses and chunks; 1.0 does
+        /// not.
+        http11: bool,
     }
 
     // ANCHOR: serve
     /// Serves the requests of one connection, one after the other.
-    async fn serve(stream: TcpStream, site: Arc<Site>) -> io::Result<()> {
-        let (reader, mut writer) = stream.into_split();
+    async fn serve<S>(stream: S, site: Arc<Site>) -> io::Result<()>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let (reader, mut writer) = tokio::io::split(stream);
         let mut reader = BufReader::new(reader);
         let idle = Duration::from_secs(30);
         // Between requests a client may keep the connection open, idle.
@@ -239,16 +355,19 @@ pub mod planet_server {
             let response = site.respond(&request);
             let close = request.close || response.close;
             // One write per response: the head alone would wait for the
-            // client's acknowledgment (Nagle's algorithm).
+            // client's acknowledgment (Nagle's algorithm). A flush sends
+            // what TLS still holds; on plain TCP it does nothing.
             if request.method == "HEAD" {
                 // The head a GET would get, without the body.
                 writer.write_all(&response.head(close)).await?;
+                writer.flush().await?;
                 if close {
                     break;
                 }
                 continue;
             }
             writer.write_all(&response.bytes(close)).await?;
+            writer.flush().await?;
             match response.end {
                 End::Whole if close => break,
                 End::Whole => {}
@@ -258,12 +377,14 @@ pub mod planet_server {
                     for byte in &response.body {
                         tokio::time::sleep(Duration::from_millis(100)).await;
                         writer.write_all(&[*byte]).await?;
+                        writer.flush().await?;
                     }
                     break;
                 }
             }
         }
-        Ok(())
+        // On TLS, a `close_notify` tells the client the end is the end.
+        writer.shutdown().await
     }
     // ANCHOR_END: serve
 
@@ -293,6 +414,7 @@ pub mod planet_server {
             method: method.to_string(),
             path: path.to_string(),
             close: version != "HTTP/1.1",
+            http11: version == "HTTP/1.1",
         };
         // The headers, up to the empty line; we read only `Connection`
         // and refuse request bodies and endless heads.
@@ -346,22 +468,28 @@ pub mod planet_server {
 
     struct Response {
         status: &'static str,
+        content_type: &'static str,
         location: Option<String>,
         body: Vec<u8>,
         close: bool,
         end: End,
+        /// The body in chunks, without a `Content-Length`.
+        chunked: bool,
+        /// A `103 Early Hints` before the response.
+        early_hints: bool,
     }
 
     impl Response {
         fn page(status: &'static str, body: impl Into<Vec<u8>>) -> Response {
-            let (location, close, end) = (None, false, End::Whole);
-            let body = body.into();
             Response {
                 status,
-                location,
-                body,
-                close,
-                end,
+                content_type: "text/html; charset=utf-8",
+                location: None,
+                body: body.into(),
+                close: false,
+                end: End::Whole,
+                chunked: false,
+                early_hints: false,
             }
         }
 
@@ -369,6 +497,19 @@ pub mod planet_server {
         fn bytes(&self, close: bool) -> Vec<u8> {
             let mut bytes = self.head(close);
             let body = &self.body;
+            if self.chunked {
+                // Chunks of 1000 bytes, sizes in hex, the first with an
+                // extension (`;` and a name), which a client must skip.
+                for (i, chunk) in body.chunks(1000).enumerate() {
+                    let ext = if i == 0 { ";planet=1" } else { "" };
+                    let size = format!("{:X}{ext}\r\n", chunk.len());
+                    bytes.extend_from_slice(size.as_bytes());
+                    bytes.extend_from_slice(chunk);
+                    bytes.extend_from_slice(b"\r\n");
+                }
+                bytes.extend_from_slice(b"0\r\n\r\n");
+                return bytes;
+            }
             bytes.extend_from_slice(match self.end {
                 End::Whole => body,
                 End::CutShort => &body[..body.len() / 2],
@@ -379,12 +520,23 @@ pub mod planet_server {
         }
 
         fn head(&self, close: bool) -> Vec<u8> {
-            let mut head = format!(
-                "HTTP/1.1 {}\r\nContent-Type: text/html; charset=utf-8\r\n\
-                 Content-Length: {}\r\n",
-                self.status,
-                self.body.len()
+            let mut head = String::new();
+            if self.early_hints {
+                head.push_str(
+                    "HTTP/1.1 103 Early Hints\r\n\
+                     Link: </planet.css>; rel=preload; as=style\r\n\r\n",
+                );
+            }
+            let (status, content_type) = (self.status, self.content_type);
+            let _ = write!(
+                head,
+                "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
             );
+            if self.chunked {
+                head.push_str("Transfer-Encoding: Chunked\r\n");
+            } else {
+                let _ = write!(head, "Content-Length: {}\r\n", self.body.len());
+            }
             if let Some(location) = &self.location {
                 let _ = write!(head, "Location: {location}\r\n");
             }
@@ -492,7 +644,7 @@ pub mod planet_server {
                 Some(Fault::Moved) => {
                     return format!("../article/{planet}/{article}");
                 }
-                Some(Fault::BaseHref) => {
+                Some(Fault::BaseHref | Fault::MovedBase) => {
                     return format!("article/{planet}/{article}");
                 }
                 _ => {}
@@ -507,6 +659,14 @@ pub mod planet_server {
         }
 
         fn respond(&self, request: &Request) -> Response {
+            let mut response = self.route(request);
+            // HTTP/1.0 knows neither chunks nor interim responses.
+            response.chunked &= request.http11;
+            response.early_hints &= request.http11;
+            response
+        }
+
+        fn route(&self, request: &Request) -> Response {
             if request.method != "GET" && request.method != "HEAD" {
                 let mut r = Response::page("405 Method Not Allowed", "");
                 r.close = true;
@@ -522,12 +682,12 @@ pub mod planet_server {
                     _ => Self::not_found(),
                 },
                 ["moved", "planet", p] => match number(p) {
-                    Some(p) if self.fault(p) == Some(Fault::Moved) => {
-                        self.planet(p, true)
-                    }
+                    Some(p) if self.moved(p) => self.planet(p, true),
                     _ => Self::not_found(),
                 },
-                ["article", p, a] | ["moved" | "based", "article", p, a] => {
+                ["article", p, a]
+                | ["moved" | "based", "article", p, a]
+                | ["moved", "based", "article", p, a] => {
                     match (number(p), number(a)) {
                         (Some(p), Some(a))
                             if p < self.planets && a < ARTICLES =>
@@ -539,6 +699,11 @@ pub mod planet_server {
                 }
                 _ => Self::not_found(),
             }
+        }
+
+        fn moved(&self, planet: usize) -> bool {
+            let fault = self.fault(planet);
+            matches!(fault, Some(Fault::Moved | Fault::MovedBase))
         }
 
         fn not_found() -> Response {
@@ -577,7 +742,7 @@ pub mod planet_server {
                     r.location = Some(format!("/planet/{p}"));
                     return r;
                 }
-                Some(Fault::Moved) if !moved => {
+                Some(Fault::Moved | Fault::MovedBase) if !moved => {
                     let mut r = Response::page("301 Moved Permanently", "");
                     r.location = Some(format!("/moved/planet/{p}"));
                     return r;
@@ -588,6 +753,7 @@ pub mod planet_server {
             let topic = self.pick(&TOPICS, p as u64);
             let base = match self.fault(p) {
                 Some(Fault::BaseHref) => "<base href=\"/based/\">\n",
+                Some(Fault::MovedBase) => "<base href=\"../based/\">\n",
                 _ => "",
             };
             let mut page = format!(
@@ -613,15 +779,22 @@ pub mod planet_server {
             for a in 0..ARTICLES {
                 let title = escape(&self.title(p, a));
                 let href = self.href(p, a);
-                let heading = if self.fault(p) == Some(Fault::NoArticleLink) {
-                    title.clone()
-                } else {
-                    format!("<a href=\"{href}\">{title}</a>")
+                let link = format!("<a href=\"{href}\">{title}</a>");
+                let heading = match self.fault(p) {
+                    Some(Fault::NoArticleLink) => {
+                        format!("<h3 class=\"title\">{title}</h3>")
+                    }
+                    Some(Fault::UpperCase) => {
+                        let link = link.replace("<a href", "<A HREF");
+                        let link = link.replace("</a>", "</A>");
+                        format!("<H3 CLASS=\"title\">{link}</H3>")
+                    }
+                    _ => format!("<h3 class=\"title\">{link}</h3>"),
                 };
                 let _ = write!(
                     page,
                     "<div class=\"entry\">\n<h2 class=\"date\">Day {}</h2>\n\
-                     <h3 class=\"title\">{heading}</h3>\n\
+                     {heading}\n\
                      <p class=\"author\">by <a href=\"/\">{}</a>\n\
                      <div class=\"content\"><p>It starts with <em>one</em> \
                      socket &amp; ends <a href=\"{href}\">here&hellip;</a>\
@@ -631,27 +804,65 @@ pub mod planet_server {
                 );
             }
             page.push_str("</body>\n</html>\n");
-            Response::page("200 OK", page)
+            let mut response = Response::page("200 OK", page);
+            response.chunked = self.fault(p) == Some(Fault::Chunked);
+            response.early_hints = self.fault(p) == Some(Fault::EarlyHints);
+            response
         }
 
         fn article(&self, p: usize, a: usize) -> Response {
             let fault = if a == 0 { self.fault(p) } else { None };
             let title = escape(&self.title(p, a));
             let author = self.author(p, a);
+            // The middle dot of the title, and the charset, as declared.
+            let (charset, dot, content_type) = match fault {
+                Some(Fault::Windows1252) => (
+                    "<meta charset=\"utf-8\">\n",
+                    &b"\xb7"[..],
+                    "text/html; charset=windows-1252",
+                ),
+                Some(Fault::MetaCharset) => (
+                    "<meta http-equiv=\"Content-Type\" \
+                     content=\"text/html; charset=KOI8-R\">\n",
+                    &b"\x9e"[..],
+                    "text/html",
+                ),
+                _ => (
+                    "<meta charset=\"utf-8\">\n",
+                    &b"&middot;"[..],
+                    "text/html; charset=utf-8",
+                ),
+            };
+            let tag = match fault {
+                Some(Fault::UpperCase) => "TITLE",
+                _ => "title",
+            };
             let mut body = b"<!DOCTYPE html>\n<html><head>\n".to_vec();
-            body.extend_from_slice(b"<meta charset=\"utf-8\">\n<title>");
-            match fault {
-                Some(Fault::NoTitle) => body.truncate(body.len() - 7),
-                Some(Fault::NotUtf8) => body.extend_from_slice(b"\xff\xfe "),
-                _ => {}
-            }
+            body.extend_from_slice(charset.as_bytes());
             if fault != Some(Fault::NoTitle) {
-                let mut rest = format!("{title} &middot; {author}&#39;s blog");
-                if fault == Some(Fault::SpreadTitle) {
-                    rest = format!("\n    {}\n", rest.replace(' ', "\n    "));
+                body.extend_from_slice(format!("<{tag}>").as_bytes());
+                if fault == Some(Fault::NotUtf8) {
+                    body.extend_from_slice(b"\xff\xfe ");
                 }
-                body.extend_from_slice(rest.as_bytes());
-                body.extend_from_slice(b"</title>");
+                let mut words = title.clone().into_bytes();
+                words.push(b' ');
+                words.extend_from_slice(dot);
+                words.extend_from_slice(
+                    format!(" {author}&#39;s blog").as_bytes(),
+                );
+                if fault == Some(Fault::SpreadTitle) {
+                    let mut spread = b"\n    ".to_vec();
+                    for &b in &words {
+                        match b {
+                            b' ' => spread.extend_from_slice(b"\n    "),
+                            b => spread.push(b),
+                        }
+                    }
+                    words = spread;
+                    words.push(b'\n');
+                }
+                body.extend_from_slice(&words);
+                body.extend_from_slice(format!("</{tag}>").as_bytes());
             }
             let rest = format!(
                 "\n</head>\n<body><article><h1>{title}</h1>\n\
@@ -665,6 +876,8 @@ pub mod planet_server {
             }
             body.extend_from_slice(b"</body></html>\n");
             let mut response = Response::page("200 OK", body);
+            response.content_type = content_type;
+            response.chunked = fault == Some(Fault::Chunked);
             response.end = match fault {
                 Some(Fault::CutShort) => End::CutShort,
                 Some(Fault::NeverFinishes) => End::Never,
@@ -861,5 +1074,115 @@ mod tests {
         let mut response = Vec::new();
         let _ = stream.read_to_end(&mut response);
         assert!(response.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    }
+
+    #[test]
+    fn the_web_as_it_is_shows() {
+        use Fault::*;
+        let knobs = [Chunked, Windows1252, MetaCharset, UpperCase, EarlyHints];
+        let server = server(0, knobs.into_iter().enumerate().collect());
+        let chunked = get(&server, "/planet/0");
+        assert!(chunked.contains("\r\nTransfer-Encoding: Chunked\r\n"));
+        assert!(!chunked.contains("Content-Length"));
+        assert!(chunked.contains("\r\n\r\n3E8;planet=1\r\n<!DOCTYPE"));
+        assert!(chunked.ends_with("\r\n0\r\n\r\n"), "{chunked}");
+        assert!(get(&server, "/article/0/0").contains("Chunked"));
+        // HTTP/1.0 knows no chunks: a length instead.
+        let old = exchange(&server, "GET /planet/0 HTTP/1.0\r\n\r\n");
+        let old = String::from_utf8(old).unwrap();
+        assert!(content_length(&old) > 0 && !old.contains("Chunked"));
+
+        let raw = |path: &str| {
+            let request = format!("GET {path} HTTP/1.0\r\n\r\n");
+            exchange(&server, &request)
+        };
+        let has = |haystack: &[u8], needle: &[u8]| {
+            haystack.windows(needle.len()).any(|w| w == needle)
+        };
+        let cp1252 = raw("/article/1/0");
+        assert!(has(
+            &cp1252,
+            b"Content-Type: text/html; charset=windows-1252"
+        ));
+        assert!(has(&cp1252, b" \xb7 ") && has(&cp1252, b"charset=\"utf-8"));
+        let koi8 = raw("/article/2/0");
+        assert!(has(&koi8, b"Content-Type: text/html\r\n"));
+        assert!(has(&koi8, b"content=\"text/html; charset=KOI8-R\""));
+        assert!(has(&koi8, b" \x9e "));
+
+        assert!(
+            get(&server, "/planet/3").contains("<H3 CLASS=\"title\"><A HREF")
+        );
+        assert!(get(&server, "/article/3/0").contains("<TITLE>"));
+
+        let hints = get(&server, "/planet/4");
+        assert!(hints.starts_with("HTTP/1.1 103 Early Hints\r\n"), "{hints}");
+        assert!(hints.contains("\r\n\r\nHTTP/1.1 200 OK\r\n"), "{hints}");
+        // HTTP/1.0 knows no interim responses either.
+        let old = String::from_utf8(raw("/planet/4")).unwrap();
+        assert!(old.starts_with("HTTP/1.1 200 OK\r\n"), "{old}");
+    }
+
+    #[test]
+    fn a_moved_planet_with_a_relative_base() {
+        let server = server(0, vec![(5, Fault::MovedBase)]);
+        let moved = get(&server, "/planet/5");
+        assert!(moved.starts_with("HTTP/1.1 301 "));
+        assert!(moved.contains("\r\nLocation: /moved/planet/5\r\n"));
+        let page = get(&server, "/moved/planet/5");
+        assert!(page.contains("<base href=\"../based/\">"));
+        let (article, _) = server.expected(5);
+        assert!(article.ends_with("/moved/based/article/5/0"));
+        let article = get(&server, &article[server.base.len()..]);
+        assert!(article.starts_with("HTTP/1.1 200 OK"));
+    }
+
+    /// A TLS client on std's blocking socket, trusting `roots`.
+    fn get_tls(
+        server: &Server,
+        roots: &[&rcgen::Certificate],
+    ) -> Result<String, std::io::Error> {
+        use tokio_rustls::rustls;
+        let mut store = rustls::RootCertStore::empty();
+        for root in roots {
+            store.add(root.der().clone()).unwrap();
+        }
+        let provider = rustls::crypto::ring::default_provider();
+        let config =
+            rustls::ClientConfig::builder_with_provider(provider.into())
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(store)
+                .with_no_client_auth();
+        let name = "127.0.0.1".try_into().unwrap();
+        let mut tls =
+            rustls::ClientConnection::new(config.into(), name).unwrap();
+        let addr = server.base.trim_start_matches("https://");
+        let mut socket = TcpStream::connect(addr)?;
+        let mut stream = rustls::Stream::new(&mut tls, &mut socket);
+        stream.write_all(
+            b"GET /planet/1 HTTP/1.1\r\nConnection: close\r\n\r\n",
+        )?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        Ok(response)
+    }
+
+    #[test]
+    fn https_with_a_certificate_made_on_the_spot() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let server = planet_server::start_tls(listener, Default::default());
+        let server = server.unwrap();
+        assert!(server.base.starts_with("https://127.0.0.1:"));
+        let certificate = server.certificate.as_ref().unwrap();
+        let page = get_tls(&server, &[certificate]).unwrap();
+        assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+        // `read_to_string` ended without error: a clean `close_notify`.
+        assert!(page.ends_with("</html>\n"));
+        // A certificate nobody vouches for is refused.
+        let other = rcgen::generate_simple_self_signed(["127.0.0.1".into()]);
+        let error = get_tls(&server, &[&other.unwrap().cert]).unwrap_err();
+        let refused = error.to_string().contains("invalid peer certificate");
+        assert!(refused, "{error}");
     }
 }

@@ -1,6 +1,11 @@
-extern crate reqwest; // `mdbook test` links crates by name
+extern crate encoding_rs; // `mdbook test` links crates by name
+extern crate rcgen; // `mdbook test` links crates by name
 extern crate scraper; // `mdbook test` links crates by name
 extern crate tokio; // `mdbook test` links crates by name
+extern crate tokio_rustls; // `mdbook test` links crates by name
+extern crate ureq; // `mdbook test` links crates by name
+extern crate url; // `mdbook test` links crates by name
+extern crate webpki_root_certs; // `mdbook test` links crates by name
 
 use std::error::Error;
 use std::fmt;
@@ -9,9 +14,11 @@ use std::process::ExitCode;
 use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
-use reqwest::Url;
-use reqwest::blocking::Client;
+use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 use scraper::{ElementRef, Html, Selector};
+use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use ureq::{Agent, ResponseExt};
+use url::Url;
 
 /// Any error, with its cause; `Send` so that threads can return it.
 type BoxError = Box<dyn Error + Send + Sync>;
@@ -20,6 +27,8 @@ type BoxError = Box<dyn Error + Send + Sync>;
 const MAX_BODY: u64 = 1 << 20;
 /// How long one request may take, from connecting to the last byte.
 const TIMEOUT: Duration = Duration::from_secs(5);
+/// How many redirects we follow for one page, as a browser does.
+const MAX_REDIRECTS: u32 = 10;
 
 // ANCHOR: selectors
 /// `//h3/a/@href` in the original XPath: a link right inside an `<h3>`.
@@ -28,6 +37,9 @@ static ARTICLE_LINK: LazyLock<Selector> =
 /// `/html/head/title`: the title in the document's head.
 static TITLE: LazyLock<Selector> =
     LazyLock::new(|| Selector::parse("head > title").unwrap());
+/// Any `<meta>`: one of them may name the page's charset.
+static META: LazyLock<Selector> =
+    LazyLock::new(|| Selector::parse("meta").unwrap());
 // ANCHOR_END: selectors
 
 /// The first article of a planet, and that article's title.
@@ -88,49 +100,113 @@ impl Default for Log {
     }
 }
 
-/// A client that gives up on a request after `timeout`.
-pub fn client(timeout: Duration) -> reqwest::Result<Client> {
-    Client::builder().timeout(timeout).build()
+// ANCHOR: client
+/// A client that gives up on a request after `timeout` in all, from
+/// connecting to the last byte of the body. It trusts the authorities
+/// that browsers trust (Mozilla's list), and `extra_roots`, certificates
+/// in DER such as a test's own.
+pub fn client(timeout: Duration, extra_roots: &[Vec<u8>]) -> Agent {
+    let mozilla = webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter();
+    let mozilla = mozilla.map(|der| Certificate::from_der(der));
+    let extra = extra_roots.iter().map(|der| Certificate::from_der(der));
+    let roots = mozilla.chain(extra).map(|root| root.to_owned());
+    let tls = TlsConfig::builder().root_certs(RootCerts::from(roots));
+    Agent::config_builder()
+        .timeout_global(Some(timeout)) // Body included.
+        .max_redirects(MAX_REDIRECTS)
+        .http_status_as_error(false) // We name the status ourselves.
+        .tls_config(tls.build())
+        .build()
+        .into()
 }
+// ANCHOR_END: client
 
 // ANCHOR: get
-/// Downloads `url`: its body, as text.
+/// Downloads `url`: its body, as text, and the URL it came from in the
+/// end, after any redirect.
 fn get(
-    client: &Client,
+    client: &Agent,
     url: &Url,
     log: &Log,
 ) -> Result<(Url, String), BoxError> {
     let started = log.start.elapsed();
-    let deadline = Instant::now() + TIMEOUT;
     let result = (|| {
-        let response = client.get(url.clone()).send()?.error_for_status()?;
-        let last = response.url().clone(); // After any redirect.
+        let mut response = client.get(url.as_str()).call()?;
+        if !response.status().is_success() {
+            return Err(response.status().to_string().into()); // 404 Not...
+        }
+        let last = Url::parse(&response.get_uri().to_string())?;
+        let header = response.headers().get("content-type");
+        let content_type = header.and_then(|v| v.to_str().ok());
+        let content_type = content_type.map(str::to_string);
         let mut body = Vec::new();
         // One byte more than we accept tells a full body from a huge one.
-        let mut reader = response.take(MAX_BODY + 1);
-        let mut buf = [0; 16 * 1024];
-        loop {
-            // The client's timeout bounds each read, not their sum: a body
-            // that trickles in would never end. `TIMEOUT` bounds the sum.
-            if Instant::now() > deadline {
-                return Err(
-                    format!("timed out: over {TIMEOUT:?} in all").into()
-                );
-            }
-            match reader.read(&mut buf)? {
-                0 => break,
-                n => body.extend_from_slice(&buf[..n]),
-            }
-        }
+        let reader = response.body_mut().as_reader();
+        reader.take(MAX_BODY + 1).read_to_end(&mut body)?;
         if body.len() as u64 > MAX_BODY {
             return Err(format!("body larger than {MAX_BODY} bytes").into());
         }
-        Ok((last, String::from_utf8(body)?))
+        Ok((last, decode(content_type.as_deref(), &body)?))
     })();
     log.record(url, started);
     result
 }
 // ANCHOR_END: get
+
+// ANCHOR: decode
+/// The text of an HTML body, decoded as a browser decodes it: by its
+/// byte-order mark if it has one, else by the charset of the
+/// `Content-Type` header, else by a `<meta>` of its first 1024 bytes;
+/// with none of these, as UTF-8 if it is UTF-8 and as windows-1252 (the
+/// web's old default) if not. Bytes that the declared charset does not
+/// allow are an error, rather than a title full of U+FFFD.
+fn decode(content_type: Option<&str>, body: &[u8]) -> Result<String, String> {
+    let declared = content_type.and_then(charset).or_else(|| meta(body));
+    let encoding = match declared {
+        Some(encoding) => encoding,
+        None if std::str::from_utf8(body).is_ok() => UTF_8,
+        None => WINDOWS_1252,
+    };
+    // `decode` lets a byte-order mark overrule `encoding`.
+    let (text, used, malformed) = encoding.decode(body);
+    if malformed {
+        return Err(format!("the body is not valid {}", used.name()));
+    }
+    Ok(text.into_owned())
+}
+
+/// The encoding that a `charset` parameter names, in a header value such
+/// as `text/html; charset=utf-8`.
+fn charset(value: &str) -> Option<&'static Encoding> {
+    let parameters = value.split(';').skip(1);
+    let (_, label) = parameters
+        .filter_map(|parameter| parameter.split_once('='))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("charset"))?;
+    Encoding::for_label(label.trim().trim_matches('"').as_bytes())
+}
+
+/// The encoding that a `<meta charset>`, or a `<meta http-equiv=
+/// "Content-Type">`, names in the first 1024 bytes of `body`.
+fn meta(body: &[u8]) -> Option<&'static Encoding> {
+    // The tags are ASCII, which windows-1252 reads right whatever the
+    // page's encoding (a UTF-16 page has a byte-order mark instead).
+    let start = &body[..body.len().min(1024)];
+    let (start, _) = WINDOWS_1252.decode_without_bom_handling(start);
+    let start = Html::parse_document(&start);
+    let named = start.select(&META).find_map(|meta| {
+        let meta = meta.value();
+        if let Some(label) = meta.attr("charset") {
+            return Encoding::for_label(label.trim().as_bytes());
+        }
+        let equiv = meta.attr("http-equiv")?;
+        equiv.eq_ignore_ascii_case("content-type").then_some(())?;
+        charset(meta.attr("content")?)
+    });
+    // A page whose `<meta>` we read as ASCII is not UTF-16, whatever it
+    // says: browsers take UTF-8 then (`output_encoding`).
+    named.map(Encoding::output_encoding)
+}
+// ANCHOR_END: decode
 
 /// What relative links on `page`, downloaded from `url`, start from:
 /// its first `<base href>` in tree order, outside `<template>`s, as a
@@ -157,7 +233,7 @@ fn base_url(page: &Html, url: Url) -> Url {
 // ANCHOR: here
 /// The first article on `planet`, and its title: two downloads.
 pub fn first_article(
-    client: &Client,
+    client: &Agent,
     planet: &Url,
     log: &Log,
 ) -> Result<Found, BoxError> {
@@ -182,7 +258,7 @@ pub fn first_article(
 }
 
 /// Scrapes the planets one after the other.
-pub fn scrape(client: &Client, planets: &[Url], log: &Log) -> Vec<Row> {
+pub fn scrape(client: &Agent, planets: &[Url], log: &Log) -> Vec<Row> {
     let mut rows = Vec::new();
     for planet in planets {
         let found = first_article(client, planet, log);
@@ -239,7 +315,7 @@ fn run(args: Vec<String>) -> Result<bool, BoxError> {
     } else {
         parse_planets(&args)?
     };
-    let client = client(TIMEOUT)?;
+    let client = client(TIMEOUT, &[]);
     let start = Instant::now();
     let rows = scrape(&client, &planets, &Log::new());
     for row in &rows {
@@ -263,10 +339,13 @@ pub mod planet_server {
     use std::sync::Arc;
     use std::time::Duration;
 
+    use tokio::io::AsyncWrite;
     use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead};
     use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
-    use tokio::net::TcpStream;
     use tokio::sync::oneshot;
+    use tokio_rustls::TlsAcceptor;
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::PrivatePkcs8KeyDer;
 
     /// How many articles each planet lists.
     pub const ARTICLES: usize = 4;
@@ -307,6 +386,27 @@ pub mod planet_server {
         /// Not a fault: the planet page has a `<base href="/based/">`,
         /// and its links are relative to that.
         BaseHref,
+        /// Not a fault: the planet page has moved as with `Moved`, and its
+        /// `<base href="../based/">` is relative to the new URL.
+        MovedBase,
+        /// Not a fault: the planet page and the article come in chunks
+        /// (`Transfer-Encoding: Chunked`, capitalised as some servers
+        /// write it), without a `Content-Length`.
+        Chunked,
+        /// Not a fault: the article is in windows-1252, which its
+        /// `Content-Type` header says, while a `<meta charset="utf-8">`
+        /// left over from a template says otherwise: the header wins.
+        Windows1252,
+        /// Not a fault: the article is in KOI8-R, which only its
+        /// `<meta http-equiv="Content-Type">` says. (Its middle dot is
+        /// `ž` in windows-1252, the default: a scraper must read it.)
+        MetaCharset,
+        /// Not a fault: the planet page and the article write their tags
+        /// in capitals, `<H3><A HREF=...>` and `<TITLE>`, as old pages do.
+        UpperCase,
+        /// Not a fault: an interim `103 Early Hints` response comes before
+        /// the planet page's `200 OK`.
+        EarlyHints,
     }
 
     /// What the server serves.
@@ -335,8 +435,12 @@ pub mod planet_server {
 
     /// A running server. Dropping it stops the server.
     pub struct Server {
-        /// `http://127.0.0.1:PORT`, without a final slash.
+        /// `http://127.0.0.1:PORT`, or `https://` for `start_tls`, without
+        /// a final slash.
         pub base: String,
+        /// For `start_tls`: the server's certificate, which a client must
+        /// trust, since no authority signed it.
+        pub certificate: Option<rcgen::Certificate>,
         config: Config,
         _stop: oneshot::Sender<()>,
     }
@@ -357,6 +461,9 @@ pub mod planet_server {
             let path = match site.fault(planet) {
                 Some(Fault::Moved) => format!("/moved/article/{planet}/0"),
                 Some(Fault::BaseHref) => format!("/based/article/{planet}/0"),
+                Some(Fault::MovedBase) => {
+                    format!("/moved/based/article/{planet}/0")
+                }
                 _ => href.trim_start_matches("..").to_string(),
             };
             let title = site.title(planet, 0);
@@ -401,8 +508,18 @@ pub mod planet_server {
         listener: std::net::TcpListener,
         config: Config,
     ) -> io::Result<Server> {
+        start_with(listener, config, None)
+    }
+
+    fn start_with(
+        listener: std::net::TcpListener,
+        config: Config,
+        tls: Option<(TlsAcceptor, rcgen::Certificate)>,
+    ) -> io::Result<Server> {
         listener.set_nonblocking(true)?;
-        let base = format!("http://{}", listener.local_addr()?);
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let base = format!("{scheme}://{}", listener.local_addr()?);
+        let (acceptor, certificate) = tls.unzip();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -414,27 +531,71 @@ pub mod planet_server {
                 runtime.block_on(async move {
                     tokio::select! {
                         _ = stopped => {} // The `Server` was dropped.
-                        _ = accept(listener, site) => {}
+                        _ = accept(listener, site, acceptor) => {}
                     }
                 })
             })?;
         Ok(Server {
             base,
+            certificate,
             config,
             _stop: stop,
         })
     }
 
-    async fn accept(listener: std::net::TcpListener, site: Arc<Site>) {
+    /// Like `start`, over TLS: `https://`, with a certificate for
+    /// 127.0.0.1 and `localhost` made on the spot and signed by its own
+    /// key. A client trusts it only if told to (`Server::certificate`).
+    pub fn start_tls(
+        listener: std::net::TcpListener,
+        config: Config,
+    ) -> io::Result<Server> {
+        let names = vec!["127.0.0.1".to_string(), "localhost".to_string()];
+        let made = rcgen::generate_simple_self_signed(names);
+        let rcgen::CertifiedKey { cert, signing_key } =
+            made.map_err(io::Error::other)?;
+        let key = PrivatePkcs8KeyDer::from(signing_key.serialize_der());
+        // The `ring` provider, named, rather than a process-wide default.
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .and_then(|builder| {
+                builder
+                    .with_no_client_auth()
+                    .with_single_cert(vec![cert.der().clone()], key.into())
+            })
+            .map_err(io::Error::other)?;
+        let acceptor = TlsAcceptor::from(Arc::new(tls));
+        start_with(listener, config, Some((acceptor, cert)))
+    }
+
+    async fn accept(
+        listener: std::net::TcpListener,
+        site: Arc<Site>,
+        tls: Option<TlsAcceptor>,
+    ) {
         let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
             return;
         };
         loop {
             match listener.accept().await {
-                Ok((stream, _)) => {
-                    // An error on one connection ends that connection.
-                    tokio::spawn(serve(stream, site.clone()));
-                }
+                // An error on one connection ends that connection.
+                Ok((stream, _)) => match &tls {
+                    None => drop(tokio::spawn(serve(stream, site.clone()))),
+                    Some(tls) => {
+                        let handshake = tls.accept(stream);
+                        let site = site.clone();
+                        tokio::spawn(async move {
+                            // A client that never ends its handshake is
+                            // dropped after a while.
+                            let wait = Duration::from_secs(10);
+                            let shaken = tokio::time::timeout(wait, handshake);
+                            if let Ok(Ok(stream)) = shaken.await {
+                                let _ = serve(stream, site).await;
+                            }
+                        });
+                    }
+                },
                 // Out of file descriptors, say: wait, then go on.
                 Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
             }
@@ -447,11 +608,17 @@ pub mod planet_server {
         method: String,
         path: String,
         close: bool,
+        /// HTTP/1.1, which knows interim responses and chunks; 1.0 does
+        /// not.
+        http11: bool,
     }
 
     /// Serves the requests of one connection, one after the other.
-    async fn serve(stream: TcpStream, site: Arc<Site>) -> io::Result<()> {
-        let (reader, mut writer) = stream.into_split();
+    async fn serve<S>(stream: S, site: Arc<Site>) -> io::Result<()>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        let (reader, mut writer) = tokio::io::split(stream);
         let mut reader = BufReader::new(reader);
         let idle = Duration::from_secs(30);
         // Between requests a client may keep the connection open, idle.
@@ -463,16 +630,19 @@ pub mod planet_server {
             let response = site.respond(&request);
             let close = request.close || response.close;
             // One write per response: the head alone would wait for the
-            // client's acknowledgment (Nagle's algorithm).
+            // client's acknowledgment (Nagle's algorithm). A flush sends
+            // what TLS still holds; on plain TCP it does nothing.
             if request.method == "HEAD" {
                 // The head a GET would get, without the body.
                 writer.write_all(&response.head(close)).await?;
+                writer.flush().await?;
                 if close {
                     break;
                 }
                 continue;
             }
             writer.write_all(&response.bytes(close)).await?;
+            writer.flush().await?;
             match response.end {
                 End::Whole if close => break,
                 End::Whole => {}
@@ -482,12 +652,14 @@ pub mod planet_server {
                     for byte in &response.body {
                         tokio::time::sleep(Duration::from_millis(100)).await;
                         writer.write_all(&[*byte]).await?;
+                        writer.flush().await?;
                     }
                     break;
                 }
             }
         }
-        Ok(())
+        // On TLS, a `close_notify` tells the client the end is the end.
+        writer.shutdown().await
     }
 
     /// Reads a request's head. `None` when the client closed the
@@ -516,6 +688,7 @@ pub mod planet_server {
             method: method.to_string(),
             path: path.to_string(),
             close: version != "HTTP/1.1",
+            http11: version == "HTTP/1.1",
         };
         // The headers, up to the empty line; we read only `Connection`
         // and refuse request bodies and endless heads.
@@ -569,22 +742,28 @@ pub mod planet_server {
 
     struct Response {
         status: &'static str,
+        content_type: &'static str,
         location: Option<String>,
         body: Vec<u8>,
         close: bool,
         end: End,
+        /// The body in chunks, without a `Content-Length`.
+        chunked: bool,
+        /// A `103 Early Hints` before the response.
+        early_hints: bool,
     }
 
     impl Response {
         fn page(status: &'static str, body: impl Into<Vec<u8>>) -> Response {
-            let (location, close, end) = (None, false, End::Whole);
-            let body = body.into();
             Response {
                 status,
-                location,
-                body,
-                close,
-                end,
+                content_type: "text/html; charset=utf-8",
+                location: None,
+                body: body.into(),
+                close: false,
+                end: End::Whole,
+                chunked: false,
+                early_hints: false,
             }
         }
 
@@ -592,6 +771,19 @@ pub mod planet_server {
         fn bytes(&self, close: bool) -> Vec<u8> {
             let mut bytes = self.head(close);
             let body = &self.body;
+            if self.chunked {
+                // Chunks of 1000 bytes, sizes in hex, the first with an
+                // extension (`;` and a name), which a client must skip.
+                for (i, chunk) in body.chunks(1000).enumerate() {
+                    let ext = if i == 0 { ";planet=1" } else { "" };
+                    let size = format!("{:X}{ext}\r\n", chunk.len());
+                    bytes.extend_from_slice(size.as_bytes());
+                    bytes.extend_from_slice(chunk);
+                    bytes.extend_from_slice(b"\r\n");
+                }
+                bytes.extend_from_slice(b"0\r\n\r\n");
+                return bytes;
+            }
             bytes.extend_from_slice(match self.end {
                 End::Whole => body,
                 End::CutShort => &body[..body.len() / 2],
@@ -602,12 +794,23 @@ pub mod planet_server {
         }
 
         fn head(&self, close: bool) -> Vec<u8> {
-            let mut head = format!(
-                "HTTP/1.1 {}\r\nContent-Type: text/html; charset=utf-8\r\n\
-                 Content-Length: {}\r\n",
-                self.status,
-                self.body.len()
+            let mut head = String::new();
+            if self.early_hints {
+                head.push_str(
+                    "HTTP/1.1 103 Early Hints\r\n\
+                     Link: </planet.css>; rel=preload; as=style\r\n\r\n",
+                );
+            }
+            let (status, content_type) = (self.status, self.content_type);
+            let _ = write!(
+                head,
+                "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
             );
+            if self.chunked {
+                head.push_str("Transfer-Encoding: Chunked\r\n");
+            } else {
+                let _ = write!(head, "Content-Length: {}\r\n", self.body.len());
+            }
             if let Some(location) = &self.location {
                 let _ = write!(head, "Location: {location}\r\n");
             }
@@ -715,7 +918,7 @@ pub mod planet_server {
                 Some(Fault::Moved) => {
                     return format!("../article/{planet}/{article}");
                 }
-                Some(Fault::BaseHref) => {
+                Some(Fault::BaseHref | Fault::MovedBase) => {
                     return format!("article/{planet}/{article}");
                 }
                 _ => {}
@@ -730,6 +933,14 @@ pub mod planet_server {
         }
 
         fn respond(&self, request: &Request) -> Response {
+            let mut response = self.route(request);
+            // HTTP/1.0 knows neither chunks nor interim responses.
+            response.chunked &= request.http11;
+            response.early_hints &= request.http11;
+            response
+        }
+
+        fn route(&self, request: &Request) -> Response {
             if request.method != "GET" && request.method != "HEAD" {
                 let mut r = Response::page("405 Method Not Allowed", "");
                 r.close = true;
@@ -745,12 +956,12 @@ pub mod planet_server {
                     _ => Self::not_found(),
                 },
                 ["moved", "planet", p] => match number(p) {
-                    Some(p) if self.fault(p) == Some(Fault::Moved) => {
-                        self.planet(p, true)
-                    }
+                    Some(p) if self.moved(p) => self.planet(p, true),
                     _ => Self::not_found(),
                 },
-                ["article", p, a] | ["moved" | "based", "article", p, a] => {
+                ["article", p, a]
+                | ["moved" | "based", "article", p, a]
+                | ["moved", "based", "article", p, a] => {
                     match (number(p), number(a)) {
                         (Some(p), Some(a))
                             if p < self.planets && a < ARTICLES =>
@@ -762,6 +973,11 @@ pub mod planet_server {
                 }
                 _ => Self::not_found(),
             }
+        }
+
+        fn moved(&self, planet: usize) -> bool {
+            let fault = self.fault(planet);
+            matches!(fault, Some(Fault::Moved | Fault::MovedBase))
         }
 
         fn not_found() -> Response {
@@ -799,7 +1015,7 @@ pub mod planet_server {
                     r.location = Some(format!("/planet/{p}"));
                     return r;
                 }
-                Some(Fault::Moved) if !moved => {
+                Some(Fault::Moved | Fault::MovedBase) if !moved => {
                     let mut r = Response::page("301 Moved Permanently", "");
                     r.location = Some(format!("/moved/planet/{p}"));
                     return r;
@@ -809,6 +1025,7 @@ pub mod planet_server {
             let topic = self.pick(&TOPICS, p as u64);
             let base = match self.fault(p) {
                 Some(Fault::BaseHref) => "<base href=\"/based/\">\n",
+                Some(Fault::MovedBase) => "<base href=\"../based/\">\n",
                 _ => "",
             };
             let mut page = format!(
@@ -834,15 +1051,22 @@ pub mod planet_server {
             for a in 0..ARTICLES {
                 let title = escape(&self.title(p, a));
                 let href = self.href(p, a);
-                let heading = if self.fault(p) == Some(Fault::NoArticleLink) {
-                    title.clone()
-                } else {
-                    format!("<a href=\"{href}\">{title}</a>")
+                let link = format!("<a href=\"{href}\">{title}</a>");
+                let heading = match self.fault(p) {
+                    Some(Fault::NoArticleLink) => {
+                        format!("<h3 class=\"title\">{title}</h3>")
+                    }
+                    Some(Fault::UpperCase) => {
+                        let link = link.replace("<a href", "<A HREF");
+                        let link = link.replace("</a>", "</A>");
+                        format!("<H3 CLASS=\"title\">{link}</H3>")
+                    }
+                    _ => format!("<h3 class=\"title\">{link}</h3>"),
                 };
                 let _ = write!(
                     page,
                     "<div class=\"entry\">\n<h2 class=\"date\">Day {}</h2>\n\
-                     <h3 class=\"title\">{heading}</h3>\n\
+                     {heading}\n\
                      <p class=\"author\">by <a href=\"/\">{}</a>\n\
                      <div class=\"content\"><p>It starts with <em>one</em> \
                      socket &amp; ends <a href=\"{href}\">here&hellip;</a>\
@@ -852,27 +1076,65 @@ pub mod planet_server {
                 );
             }
             page.push_str("</body>\n</html>\n");
-            Response::page("200 OK", page)
+            let mut response = Response::page("200 OK", page);
+            response.chunked = self.fault(p) == Some(Fault::Chunked);
+            response.early_hints = self.fault(p) == Some(Fault::EarlyHints);
+            response
         }
 
         fn article(&self, p: usize, a: usize) -> Response {
             let fault = if a == 0 { self.fault(p) } else { None };
             let title = escape(&self.title(p, a));
             let author = self.author(p, a);
+            // The middle dot of the title, and the charset, as declared.
+            let (charset, dot, content_type) = match fault {
+                Some(Fault::Windows1252) => (
+                    "<meta charset=\"utf-8\">\n",
+                    &b"\xb7"[..],
+                    "text/html; charset=windows-1252",
+                ),
+                Some(Fault::MetaCharset) => (
+                    "<meta http-equiv=\"Content-Type\" \
+                     content=\"text/html; charset=KOI8-R\">\n",
+                    &b"\x9e"[..],
+                    "text/html",
+                ),
+                _ => (
+                    "<meta charset=\"utf-8\">\n",
+                    &b"&middot;"[..],
+                    "text/html; charset=utf-8",
+                ),
+            };
+            let tag = match fault {
+                Some(Fault::UpperCase) => "TITLE",
+                _ => "title",
+            };
             let mut body = b"<!DOCTYPE html>\n<html><head>\n".to_vec();
-            body.extend_from_slice(b"<meta charset=\"utf-8\">\n<title>");
-            match fault {
-                Some(Fault::NoTitle) => body.truncate(body.len() - 7),
-                Some(Fault::NotUtf8) => body.extend_from_slice(b"\xff\xfe "),
-                _ => {}
-            }
+            body.extend_from_slice(charset.as_bytes());
             if fault != Some(Fault::NoTitle) {
-                let mut rest = format!("{title} &middot; {author}&#39;s blog");
-                if fault == Some(Fault::SpreadTitle) {
-                    rest = format!("\n    {}\n", rest.replace(' ', "\n    "));
+                body.extend_from_slice(format!("<{tag}>").as_bytes());
+                if fault == Some(Fault::NotUtf8) {
+                    body.extend_from_slice(b"\xff\xfe ");
                 }
-                body.extend_from_slice(rest.as_bytes());
-                body.extend_from_slice(b"</title>");
+                let mut words = title.clone().into_bytes();
+                words.push(b' ');
+                words.extend_from_slice(dot);
+                words.extend_from_slice(
+                    format!(" {author}&#39;s blog").as_bytes(),
+                );
+                if fault == Some(Fault::SpreadTitle) {
+                    let mut spread = b"\n    ".to_vec();
+                    for &b in &words {
+                        match b {
+                            b' ' => spread.extend_from_slice(b"\n    "),
+                            b => spread.push(b),
+                        }
+                    }
+                    words = spread;
+                    words.push(b'\n');
+                }
+                body.extend_from_slice(&words);
+                body.extend_from_slice(format!("</{tag}>").as_bytes());
             }
             let rest = format!(
                 "\n</head>\n<body><article><h1>{title}</h1>\n\
@@ -886,6 +1148,8 @@ pub mod planet_server {
             }
             body.extend_from_slice(b"</body></html>\n");
             let mut response = Response::page("200 OK", body);
+            response.content_type = content_type;
+            response.chunked = fault == Some(Fault::Chunked);
             response.end = match fault {
                 Some(Fault::CutShort) => End::CutShort,
                 Some(Fault::NeverFinishes) => End::Never,
@@ -919,21 +1183,59 @@ mod tests {
         parse_planets(&server.planet_urls()).unwrap()
     }
 
-    #[test]
-    fn every_row_is_the_expected_one() {
-        // Planet 1's title spans several lines: its row is one line.
-        // Planet 2 has moved, and planet 3 has a `<base href>`: their
-        // links are relative to the new URL, and to the base.
-        let knobs = [Fault::SpreadTitle, Fault::Moved, Fault::BaseHref];
-        let server = server(6, 0, (1..).zip(knobs).collect());
-        let log = Log::new();
-        let rows = scrape(&client(TIMEOUT).unwrap(), &urls(&server), &log);
+    /// Every knob of the planet server that is not a fault, each on a
+    /// planet of its own, planet 0 plain.
+    const KNOBS: [Fault; 9] = [
+        Fault::SpreadTitle, // A title over several lines: one row still.
+        Fault::Moved,       // Links relative to the URL after a redirect,
+        Fault::BaseHref,    // to a `<base href>`,
+        Fault::MovedBase,   // or to a relative base after a redirect.
+        Fault::Chunked,
+        Fault::Windows1252, // The charset in `Content-Type` only,
+        Fault::MetaCharset, // or in a `<meta>` only.
+        Fault::UpperCase,
+        Fault::EarlyHints, // A `103` before the `200`.
+    ];
+
+    /// Checks that each row is the one `server` expects.
+    fn check_rows(server: &Server, rows: &[Row]) {
+        assert_eq!(rows.len(), server.planet_urls().len());
         for (p, row) in rows.iter().enumerate() {
             assert_eq!(row.planet, format!("{}/planet/{p}", server.base));
             let (article, title) = server.expected(p);
-            assert_eq!(row.found, Ok(Found { article, title }));
+            let expected = Ok(Found { article, title });
+            assert_eq!(row.found, expected, "planet {p}: {:?}", row.found);
         }
-        assert_eq!(log.requests().len(), 12);
+    }
+
+    #[test]
+    fn every_row_is_the_expected_one() {
+        let server = server(10, 0, (1..).zip(KNOBS).collect());
+        let log = Log::new();
+        let rows = scrape(&client(TIMEOUT, &[]), &urls(&server), &log);
+        check_rows(&server, &rows);
+        // Two requests a planet, and one more for each redirect.
+        assert_eq!(log.requests().len(), 20);
+    }
+
+    #[test]
+    fn https_with_a_certificate_we_were_told_to_trust() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let config = Config {
+            planets: 4,
+            latency: Duration::ZERO,
+            seed: 7,
+            faults: (1..).zip(KNOBS).collect(),
+        };
+        let server = planet_server::start_tls(listener, config).unwrap();
+        let der = server.certificate.as_ref().unwrap().der().to_vec();
+        let rows =
+            scrape(&client(TIMEOUT, &[der]), &urls(&server), &Log::new());
+        check_rows(&server, &rows);
+        // Without it, the server is one nobody vouches for.
+        let rows = scrape(&client(TIMEOUT, &[]), &urls(&server), &Log::new());
+        let error = rows[0].found.as_ref().unwrap_err();
+        assert!(error.contains("UnknownIssuer"), "{error}");
     }
 
     #[test]
@@ -945,28 +1247,69 @@ mod tests {
             (NoArticleLink, "no <h3><a href> on the planet page"),
             (RedirectLoop, "too many redirects"),
             (NoTitle, "no <title>"),
-            (CutShort, "end of file before message length reached"),
-            (NeverFinishes, "operation timed out"),
+            (CutShort, "Peer disconnected"),
+            (NeverFinishes, "timeout: global"),
             (TooLarge, "body larger than 1048576 bytes"),
-            (Trickle, "timed out: over 5s in all"),
-            (NotUtf8, "invalid utf-8 sequence"),
+            (Trickle, "timeout: global"),
+            (NotUtf8, "the body is not valid UTF-8"),
         ];
         let by_planet = faults.iter().enumerate();
         let server = server(11, 0, by_planet.map(|(p, f)| (p, f.0)).collect());
-        let client = client(Duration::from_millis(500)).unwrap();
+        let client = client(Duration::from_millis(500), &[]);
+        let started = Instant::now();
         let rows = scrape(&client, &urls(&server), &Log::new());
         for (row, (fault, cause)) in rows.iter().zip(faults) {
             let error = row.found.as_ref().unwrap_err();
             assert!(error.contains(cause), "{fault:?}: {error}");
         }
         assert!(rows[10].found.is_ok(), "the others still complete");
+        // The trickle, a minute long, was cut at 500 ms.
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn bodies_are_decoded_as_browsers_decode_them() {
+        let cases: [(Option<&str>, &[u8], Result<&str, &str>); 7] = [
+            // The header's charset, then a `<meta>`, then UTF-8.
+            (
+                Some("text/html; Charset=\"latin1\""),
+                b"caf\xe9",
+                Ok("caf\u{e9}"),
+            ),
+            (None, b"<meta charset=koi8-r>\x9e", Ok("\u{b7}")),
+            (None, "caf\u{e9}".as_bytes(), Ok("caf\u{e9}")),
+            // Not UTF-8, and nothing declared: windows-1252.
+            (None, b"\x93quoted\x94", Ok("\u{201c}quoted\u{201d}")),
+            // A byte-order mark overrules the header.
+            (
+                Some("text/html; charset=latin1"),
+                b"\xef\xbb\xbfok",
+                Ok("ok"),
+            ),
+            // A `<meta>` that says UTF-16 means UTF-8.
+            (None, b"<meta charset=utf-16>\xc3\xa9", Ok("\u{e9}")),
+            // Declared UTF-8, and it is not.
+            (
+                Some("text/html; charset=utf-8"),
+                b"\xff",
+                Err("not valid UTF-8"),
+            ),
+        ];
+        for (content_type, body, expected) in cases {
+            let decoded = decode(content_type, body);
+            match (decoded, expected) {
+                (Ok(text), Ok(end)) => assert!(text.ends_with(end), "{text}"),
+                (Err(e), Err(part)) => assert!(e.contains(part), "{e}"),
+                (decoded, _) => panic!("{body:?}: {decoded:?}"),
+            }
+        }
     }
 
     #[test]
     fn a_refused_connection_is_an_error_row() {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr();
         let url = format!("http://{}/planet/0", port.unwrap());
-        let client = client(TIMEOUT).unwrap();
+        let client = client(TIMEOUT, &[]);
         let rows =
             scrape(&client, &parse_planets(&[url]).unwrap(), &Log::new());
         let error = rows[0].found.as_ref().unwrap_err();
@@ -986,7 +1329,7 @@ mod tests {
     fn time_grows_with_2n_round_trips() {
         // 5 planets, 40 ms each way: 2 x 5 x 40 ms = 400 ms at least.
         let server = server(5, 40, vec![]);
-        let client = client(TIMEOUT).unwrap();
+        let client = client(TIMEOUT, &[]);
         let log = Log::new();
         let started = Instant::now();
         scrape(&client, &urls(&server), &log);
