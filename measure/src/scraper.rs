@@ -19,7 +19,7 @@ mod tokio_scraper;
 
 use crate::micro::Mode;
 use crate::results::{Machine, Point, Results};
-use reqwest::Url;
+use url::Url;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -81,7 +81,7 @@ fn run(series: &str, n: usize) -> Run {
     let (_server, urls) = server(n);
     match series {
         SEQUENTIAL => {
-            let client = sequential::client(TIMEOUT).unwrap();
+            let client = sequential::client(TIMEOUT, &[]);
             let log = sequential::Log::new();
             let start = Instant::now();
             let rows = sequential::scrape(&client, &urls, &log);
@@ -90,7 +90,7 @@ fn run(series: &str, n: usize) -> Run {
             (wall, log.requests())
         }
         THREADS => {
-            let client = threads::client(TIMEOUT).unwrap();
+            let client = threads::client(TIMEOUT, &[]);
             let log = threads::Log::new();
             let start = Instant::now();
             let rows = threads::scrape(&client, &urls, &log);
@@ -108,7 +108,7 @@ fn run(series: &str, n: usize) -> Run {
         TOKIO => {
             let rt = tokio::runtime::Runtime::new().unwrap();
             rt.block_on(async {
-                let client = tokio_scraper::client().unwrap();
+                let client = tokio_scraper::client(&[]).unwrap();
                 let limits = tokio_scraper::Limits {
                     concurrent: n,
                     request: TIMEOUT,

@@ -1,7 +1,12 @@
+extern crate encoding_rs; // `mdbook test` links crates by name
 extern crate indicatif; // `mdbook test` links crates by name
+extern crate rcgen; // `mdbook test` links crates by name
 extern crate reqwest; // `mdbook test` links crates by name
+extern crate rustls; // `mdbook test` links crates by name
 extern crate scraper; // `mdbook test` links crates by name
 extern crate tokio; // `mdbook test` links crates by name
+extern crate tokio_rustls; // `mdbook test` links crates by name
+extern crate webpki_root_certs; // `mdbook test` links crates by name
 
 use std::error::Error;
 use std::fmt;
@@ -10,7 +15,9 @@ use std::process::ExitCode;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
+use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 use indicatif::ProgressBar;
+use reqwest::header::CONTENT_TYPE;
 use reqwest::{Client, StatusCode, Url};
 use scraper::{ElementRef, Html, Selector};
 use tokio::sync::Semaphore;
@@ -22,6 +29,9 @@ static ARTICLE_LINK: LazyLock<Selector> =
 /// `/html/head/title`: the title in the document's head.
 static TITLE: LazyLock<Selector> =
     LazyLock::new(|| Selector::parse("head > title").unwrap());
+/// Any `<meta>`: one of them may name the page's charset.
+static META: LazyLock<Selector> =
+    LazyLock::new(|| Selector::parse("meta").unwrap());
 
 // ANCHOR: limits
 /// How much we allow ourselves, and how long we wait.
@@ -61,7 +71,8 @@ pub enum Failure {
     TooManyRedirects,
     CutShort,
     TooLarge(usize),
-    NotUtf8,
+    /// Bytes that the page's declared charset does not allow.
+    Undecodable(String),
     NoArticleLink,
     NoTitle,
     Other(String),
@@ -81,7 +92,7 @@ impl fmt::Display for Failure {
             }
             Failure::CutShort => write!(f, "connection closed mid-body"),
             Failure::TooLarge(max) => write!(f, "body over {max} bytes"),
-            Failure::NotUtf8 => write!(f, "body is not UTF-8"),
+            Failure::Undecodable(why) => write!(f, "{why}"),
             Failure::NoArticleLink => write!(f, "no <h3><a href> on the page"),
             Failure::NoTitle => write!(f, "no <title> in the article"),
             Failure::Other(cause) => write!(f, "{cause}"),
@@ -211,6 +222,9 @@ async fn get(
         if !response.status().is_success() {
             return Err(Failure::Status(response.status()));
         }
+        let header = response.headers().get(CONTENT_TYPE);
+        let content_type = header.and_then(|v| v.to_str().ok());
+        let content_type = content_type.map(str::to_string);
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await? {
             body.extend_from_slice(&chunk);
@@ -218,14 +232,67 @@ async fn get(
                 return Err(Failure::TooLarge(limits.max_body));
             }
         }
-        let body = String::from_utf8(body).map_err(|_| Failure::NotUtf8)?;
-        Ok((last, body))
+        let body = decode(content_type.as_deref(), &body);
+        Ok((last, body.map_err(Failure::Undecodable)?))
     };
     let result = result.await;
     log.record(url, started);
     result
 }
 // ANCHOR_END: get
+
+/// The text of an HTML body, decoded as a browser decodes it: by its
+/// byte-order mark if it has one, else by the charset of the
+/// `Content-Type` header, else by a `<meta>` of its first 1024 bytes;
+/// with none of these, as UTF-8 if it is UTF-8 and as windows-1252 (the
+/// web's old default) if not. Bytes that the declared charset does not
+/// allow are an error, rather than a title full of U+FFFD.
+fn decode(content_type: Option<&str>, body: &[u8]) -> Result<String, String> {
+    let declared = content_type.and_then(charset).or_else(|| meta(body));
+    let encoding = match declared {
+        Some(encoding) => encoding,
+        None if std::str::from_utf8(body).is_ok() => UTF_8,
+        None => WINDOWS_1252,
+    };
+    // `decode` lets a byte-order mark overrule `encoding`.
+    let (text, used, malformed) = encoding.decode(body);
+    if malformed {
+        return Err(format!("the body is not valid {}", used.name()));
+    }
+    Ok(text.into_owned())
+}
+
+/// The encoding that a `charset` parameter names, in a header value such
+/// as `text/html; charset=utf-8`.
+fn charset(value: &str) -> Option<&'static Encoding> {
+    let parameters = value.split(';').skip(1);
+    let (_, label) = parameters
+        .filter_map(|parameter| parameter.split_once('='))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("charset"))?;
+    Encoding::for_label(label.trim().trim_matches('"').as_bytes())
+}
+
+/// The encoding that a `<meta charset>`, or a `<meta http-equiv=
+/// "Content-Type">`, names in the first 1024 bytes of `body`.
+fn meta(body: &[u8]) -> Option<&'static Encoding> {
+    // The tags are ASCII, which windows-1252 reads right whatever the
+    // page's encoding (a UTF-16 page has a byte-order mark instead).
+    let start = &body[..body.len().min(1024)];
+    let (start, _) = WINDOWS_1252.decode_without_bom_handling(start);
+    let start = Html::parse_document(&start);
+    let named = start.select(&META).find_map(|meta| {
+        let meta = meta.value();
+        if let Some(label) = meta.attr("charset") {
+            return Encoding::for_label(label.trim().as_bytes());
+        }
+        let equiv = meta.attr("http-equiv")?;
+        equiv.eq_ignore_ascii_case("content-type").then_some(())?;
+        charset(meta.attr("content")?)
+    });
+    // A page whose `<meta>` we read as ASCII is not UTF-16, whatever it
+    // says: browsers take UTF-8 then (`output_encoding`).
+    named.map(Encoding::output_encoding)
+}
 
 /// What relative links on `page`, downloaded from `url`, start from:
 /// its first `<base href>` in tree order, outside `<template>`s, as a
@@ -341,8 +408,9 @@ pub const MAX_REDIRECTS: usize = 10;
 
 /// A client that follows `MAX_REDIRECTS` redirects at most, and tells a
 /// loop (a redirect to a URL it has been to) from a chain that is only
-/// long.
-pub fn client() -> reqwest::Result<Client> {
+/// long. It trusts the authorities that browsers trust (Mozilla's list),
+/// and `extra_roots`, certificates in DER such as a test's own.
+pub fn client(extra_roots: &[Vec<u8>]) -> Result<Client, BoxError> {
     let policy = reqwest::redirect::Policy::custom(|attempt| {
         if attempt.previous().contains(attempt.url()) {
             attempt.error(Loop)
@@ -352,8 +420,25 @@ pub fn client() -> reqwest::Result<Client> {
             attempt.follow()
         }
     });
-    Client::builder().redirect(policy).build()
+    let mozilla = webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(mozilla);
+    for der in extra_roots {
+        roots.add(der.clone().into())?; // Ours must parse.
+    }
+    // rustls with the `ring` provider, named rather than installed as
+    // the process's default.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let builder = Client::builder().redirect(policy);
+    Ok(builder.tls_backend_preconfigured(tls).build()?)
 }
+
+/// Any error, with its cause.
+type BoxError = Box<dyn Error + Send + Sync>;
 
 /// The error our redirect policy gives a loop.
 #[derive(Debug)]
@@ -438,7 +523,7 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(args: Vec<String>) -> Result<bool, Box<dyn Error>> {
+async fn run(args: Vec<String>) -> Result<bool, BoxError> {
     let (limits, args) = parse_options(&args)?;
     // With no planets, we scrape the book's own planet server.
     let server;
@@ -451,7 +536,7 @@ async fn run(args: Vec<String>) -> Result<bool, Box<dyn Error>> {
     };
     // ANCHOR: client
     // One client for every request: its pool reuses connections.
-    let client = client()?;
+    let client = client(&[])?;
     // A progress bar for a person watching, none in a pipe or a file.
     let progress = if io::stderr().is_terminal() {
         ProgressBar::new(planets.len() as u64)
@@ -1331,24 +1416,61 @@ mod tests {
     async fn scrape_with(planets: &[Url], limits: Limits) -> Vec<Row> {
         let log = Arc::new(Log::new());
         let hidden = ProgressBar::hidden();
-        scrape(&client().unwrap(), planets, limits, &log, &hidden).await
+        scrape(&client(&[]).unwrap(), planets, limits, &log, &hidden).await
     }
+
+    /// Every knob of the planet server that is not a fault, each on a
+    /// planet of its own, planet 0 plain.
+    const KNOBS: [Fault; 9] = [
+        Fault::SpreadTitle, // A title over several lines: one row still.
+        Fault::Moved,       // Links relative to the URL after a redirect,
+        Fault::BaseHref,    // to a `<base href>`,
+        Fault::MovedBase,   // or to a relative base after a redirect.
+        Fault::Chunked,
+        Fault::Windows1252, // The charset in `Content-Type` only,
+        Fault::MetaCharset, // or in a `<meta>` only.
+        Fault::UpperCase,
+        Fault::EarlyHints, // A `103` before the `200`.
+    ];
 
     #[tokio::test]
     async fn rows_are_expected_and_in_input_order() {
-        // Planet 1's title spans several lines: its row is one line.
-        // Planet 2 has moved, and planet 3 has a `<base href>`: their
-        // links are relative to the new URL, and to the base.
-        let knobs = [Fault::SpreadTitle, Fault::Moved, Fault::BaseHref];
-        let server = server(8, 20, (1..).zip(knobs).collect());
+        let server = server(10, 20, (1..).zip(KNOBS).collect());
         let mut planets = urls(&server);
         planets.reverse();
         let rows = scrape_with(&planets, Limits::default()).await;
-        for (row, p) in rows.iter().zip((0..8).rev()) {
+        assert_eq!(rows.len(), 10);
+        for (row, p) in rows.iter().zip((0..10).rev()) {
             assert_eq!(row.planet, format!("{}/planet/{p}", server.base));
             let (article, title) = server.expected(p);
-            assert_eq!(row.found, Ok(Found { article, title }));
+            let expected = Ok(Found { article, title });
+            assert_eq!(row.found, expected, "planet {p}");
         }
+    }
+
+    #[tokio::test]
+    async fn https_with_a_certificate_we_were_told_to_trust() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let config = Config {
+            planets: 4,
+            latency: Duration::ZERO,
+            seed: 11,
+            faults: (1..).zip(KNOBS).collect(),
+        };
+        let server = planet_server::start_tls(listener, config).unwrap();
+        let der = server.certificate.as_ref().unwrap().der().to_vec();
+        let (log, hidden) = (Arc::new(Log::new()), ProgressBar::hidden());
+        let (planets, limits) = (urls(&server), Limits::default());
+        let client = client(&[der]).unwrap();
+        let rows = scrape(&client, &planets, limits, &log, &hidden).await;
+        for (p, row) in rows.iter().enumerate() {
+            let (article, title) = server.expected(p);
+            assert_eq!(row.found, Ok(Found { article, title }), "{p}");
+        }
+        // Without it, the server is one nobody vouches for.
+        let rows = scrape_with(&planets, limits).await;
+        let error = rows[0].found.as_ref().unwrap_err().to_string();
+        assert!(error.contains("UnknownIssuer"), "{error}");
     }
 
     #[tokio::test]
@@ -1364,7 +1486,7 @@ mod tests {
             (CutShort, "connection closed mid-body"),
             (NeverFinishes, "timed out"),
             (TooLarge, "body over 1048576 bytes"),
-            (NotUtf8, "body is not UTF-8"),
+            (NotUtf8, "the body is not valid UTF-8"),
             (Trickle, "timed out"),
         ];
         // ANCHOR_END: fault-lines
@@ -1399,7 +1521,7 @@ mod tests {
         let log = Arc::new(Log::new());
         let hidden = ProgressBar::hidden();
         let planets = urls(&server);
-        let client = client().unwrap();
+        let client = client(&[]).unwrap();
         let rows = scrape(&client, &planets, limits, &log, &hidden).await;
         assert_eq!(rows[1].found, Err(Failure::Timeout));
         for p in [0, 2] {
@@ -1486,7 +1608,8 @@ mod tests {
             ..Limits::default()
         };
         let hidden = ProgressBar::hidden();
-        scrape(&client().unwrap(), &urls(&server), limits, &log, &hidden).await;
+        scrape(&client(&[]).unwrap(), &urls(&server), limits, &log, &hidden)
+            .await;
         let requests = log.requests();
         assert_eq!(requests.len(), 20);
         for (_, start, _) in &requests {
