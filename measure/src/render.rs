@@ -397,34 +397,51 @@ fn claims_md(
     t
 }
 
+/// Two tables: the wall times, with the two limits beside them, then
+/// the CPU times, each series named once in its column.
 fn scraper_table(r: &Results) -> String {
     let mut t = header(&r.bench);
     t.push_str("\n\n");
-    let series = r.series();
+    let suffix = crate::scraper::CPU_SUFFIX;
+    let (cpu, wall): (Vec<String>, Vec<String>) =
+        r.series().into_iter().partition(|s| s.ends_with(suffix));
     let lat = crate::scraper::LATENCY.as_nanos() as f64;
-    let _ = writeln!(
-        t,
-        "| n | {} | 2 × latency | 2n × latency |",
-        series.join(" | ")
-    );
-    let _ = writeln!(t, "|---:|{}---:|---:|", "---:|".repeat(series.len()));
-    for x in r.xs() {
-        let mut row = format!("| {x} |");
-        for s in &series {
-            let cell = match r.point(s, x) {
-                Some(p) => spread(&r.unit, p, 1.0),
-                None => "not measured".into(),
-            };
-            let _ = write!(row, " {cell} |");
+    let v = |ns: f64| fmt_value("ns", ns).replace(' ', "&nbsp;");
+    let table = |t: &mut String, series: &[String], limits: bool| {
+        let names: Vec<&str> = series
+            .iter()
+            .map(|s| s.strip_suffix(suffix).unwrap_or(s))
+            .map(|s| s.strip_suffix(": CPU time").unwrap_or(s))
+            .collect();
+        let extra = if limits { " 2 × latency | 2n × latency |" } else { "" };
+        let _ = writeln!(t, "| n | {} |{extra}", names.join(" | "));
+        let columns = series.len() + if limits { 2 } else { 0 };
+        let _ = writeln!(t, "|---:|{}", "---:|".repeat(columns));
+        for x in r.xs() {
+            let mut row = format!("| {x} |");
+            for s in series {
+                let cell = match r.point(s, x) {
+                    Some(p) => spread(&r.unit, p, 1.0),
+                    None => "not measured".into(),
+                };
+                let _ = write!(row, " {cell} |");
+            }
+            if limits {
+                let n = x as f64;
+                let _ = write!(row, " {} | {} |", v(2.0 * lat), v(2.0 * n * lat));
+            }
+            row.push('\n');
+            t.push_str(&row);
         }
-        let v = |ns: f64| fmt_value("ns", ns).replace(' ', "&nbsp;");
-        let _ =
-            writeln!(row, " {} | {} |", v(2.0 * lat), v(2.0 * x as f64 * lat));
-        t.push_str(&row);
-    }
+    };
+    t.push_str("Wall time of a whole run:\n\n");
+    table(&mut t, &wall, true);
+    t.push_str("\nCPU time of the whole process (scraper and server) \
+                during the same runs:\n\n");
+    table(&mut t, &cpu, false);
     t.push_str(&footer(
         r,
-        "wall time of a whole run, median, and below it min–max over the runs",
+        "median, and below it min–max over the runs",
     ));
     t
 }
@@ -716,7 +733,7 @@ pub fn render_all(root: &Path) -> Result<Files, Vec<String>> {
                 // Wall times only: the CPU time stays in the table.
                 let mut lines: Vec<Line> = series_lines(&r, false)
                     .into_iter()
-                    .filter(|(s, _)| s != crate::scraper::TOKIO_CPU)
+                    .filter(|(s, _)| !s.ends_with(crate::scraper::CPU_SUFFIX))
                     .collect();
                 let lat = crate::scraper::LATENCY.as_nanos() as f64;
                 let xs = r.xs();

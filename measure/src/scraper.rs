@@ -29,7 +29,15 @@ pub const SEQUENTIAL: &str = "sequential";
 pub const THREADS: &str = "a thread per planet";
 pub const REACTOR: &str = "our reactor, one thread";
 pub const TOKIO: &str = "tokio tasks";
-pub const TOKIO_CPU: &str = "tokio tasks: CPU time used by the process";
+/// The tokio scraper with the bound its `main` has when not told
+/// otherwise (`Limits::default().concurrent`, 100), where `TOKIO` has n.
+pub const TOKIO_DEFAULT: &str = "tokio tasks, default bound (100)";
+/// What the series of the CPU time of `series` is called.
+pub fn cpu(series: &str) -> String {
+    format!("{series}: CPU time{CPU_SUFFIX}")
+}
+/// The end of every CPU-time series' name.
+pub const CPU_SUFFIX: &str = " (process)";
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A listener on 127.0.0.1 whose queue of connections waiting to be
@@ -105,12 +113,16 @@ fn run(series: &str, n: usize) -> Run {
             check(rows.iter().filter(|r| r.found.is_ok()).count(), n, series);
             (wall, requests)
         }
-        TOKIO => {
+        TOKIO | TOKIO_DEFAULT => {
             let rt = tokio::runtime::Runtime::new().unwrap();
+            let concurrent = match series {
+                TOKIO => n,
+                _ => tokio_scraper::Limits::default().concurrent,
+            };
             rt.block_on(async {
                 let client = tokio_scraper::client(&[]).unwrap();
                 let limits = tokio_scraper::Limits {
-                    concurrent: n,
+                    concurrent,
                     request: TIMEOUT,
                     planet: TIMEOUT,
                     ..Default::default()
@@ -137,8 +149,12 @@ fn run(series: &str, n: usize) -> Run {
 pub fn measure(mode: Mode) -> Results {
     let ns: &[usize] = &[10, 50, 200, 1000];
     let mut points = Vec::new();
-    for series in [SEQUENTIAL, THREADS, REACTOR, TOKIO] {
+    for series in [SEQUENTIAL, THREADS, REACTOR, TOKIO, TOKIO_DEFAULT] {
         for &n in ns {
+            // Below 100 planets the default bound is no bound at all.
+            if series == TOKIO_DEFAULT && n <= 100 {
+                continue;
+            }
             // 2000 downloads in a row take 100 s: only the full mode waits
             // for them, and only once.
             let runs = match (mode, series, n) {
@@ -163,14 +179,12 @@ pub fn measure(mode: Mode) -> Results {
                 samples,
                 runs: 0,
             });
-            if series == TOKIO {
-                points.push(Point {
-                    series: TOKIO_CPU.into(),
-                    x: n as u64,
-                    samples: cpu,
-                    runs: 0,
-                });
-            }
+            points.push(Point {
+                series: self::cpu(series),
+                x: n as u64,
+                samples: cpu,
+                runs: 0,
+            });
         }
     }
     Results {
@@ -182,7 +196,8 @@ pub fn measure(mode: Mode) -> Results {
              server in the same process (its listen backlog raised to 4096), \
              {} ms per response, healthy planets; a sample is the wall time of one whole run (all n \
              planets and their first articles), a fresh server per run; \
-             tokio's bound on concurrent planets set to n; {} runs per \
+             tokio's bound on concurrent planets set to n, and to its \
+             default of 100 in the series that says so; {} runs per \
              point ({}), fewer for the slow sequential ones; the CPU time \
              is that of the whole process (scraper and server), from \
              /proc/self/stat in steps of 10 ms",

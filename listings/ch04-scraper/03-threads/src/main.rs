@@ -1277,7 +1277,13 @@ mod tests {
 
     #[test]
     fn bodies_are_decoded_as_browsers_decode_them() {
-        let cases: [(Option<&str>, &[u8], Result<&str, &str>); 7] = [
+        /// A `Content-Type`, a body, and the text's end or the error.
+        type Case = (
+            Option<&'static str>,
+            &'static [u8],
+            Result<&'static str, &'static str>,
+        );
+        let cases: [Case; 7] = [
             // The header's charset, then a `<meta>`, then UTF-8.
             (
                 Some("text/html; Charset=\"latin1\""),
