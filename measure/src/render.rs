@@ -413,7 +413,11 @@ fn scraper_table(r: &Results) -> String {
             .map(|s| s.strip_suffix(suffix).unwrap_or(s))
             .map(|s| s.strip_suffix(": CPU time").unwrap_or(s))
             .collect();
-        let extra = if limits { " 2 × latency | 2n × latency |" } else { "" };
+        let extra = if limits {
+            " 2 × latency | 2n × latency |"
+        } else {
+            ""
+        };
         let _ = writeln!(t, "| n | {} |{extra}", names.join(" | "));
         let columns = series.len() + if limits { 2 } else { 0 };
         let _ = writeln!(t, "|---:|{}", "---:|".repeat(columns));
@@ -428,7 +432,8 @@ fn scraper_table(r: &Results) -> String {
             }
             if limits {
                 let n = x as f64;
-                let _ = write!(row, " {} | {} |", v(2.0 * lat), v(2.0 * n * lat));
+                let _ =
+                    write!(row, " {} | {} |", v(2.0 * lat), v(2.0 * n * lat));
             }
             row.push('\n');
             t.push_str(&row);
@@ -436,13 +441,12 @@ fn scraper_table(r: &Results) -> String {
     };
     t.push_str("Wall time of a whole run:\n\n");
     table(&mut t, &wall, true);
-    t.push_str("\nCPU time of the whole process (scraper and server) \
-                during the same runs:\n\n");
+    t.push_str(
+        "\nCPU time of the whole process (scraper and server) \
+                during the same runs:\n\n",
+    );
     table(&mut t, &cpu, false);
-    t.push_str(&footer(
-        r,
-        "median, and below it min–max over the runs",
-    ));
+    t.push_str(&footer(r, "median, and below it min–max over the runs"));
     t
 }
 

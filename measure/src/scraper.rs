@@ -19,10 +19,10 @@ mod tokio_scraper;
 
 use crate::micro::Mode;
 use crate::results::{Machine, Point, Results};
-use url::Url;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use url::Url;
 
 pub const LATENCY: Duration = Duration::from_millis(50);
 pub const SEQUENTIAL: &str = "sequential";
