@@ -2,6 +2,7 @@ extern crate rcgen; // `mdbook test` links crates by name
 extern crate tokio; // `mdbook test` links crates by name
 extern crate tokio_rustls; // `mdbook test` links crates by name
 
+use std::io::Write;
 use std::process::ExitCode;
 
 // ANCHOR: main
@@ -31,9 +32,16 @@ fn main() -> ExitCode {
     };
     println!("{planets} planets at {}/ (Ctrl-C to stop)", server.base);
     if let Some(certificate) = &server.certificate {
-        // For clients to trust: `curl --cacert FILE URL`.
-        let file = std::env::temp_dir().join("planet-server.pem");
-        if let Err(e) = std::fs::write(&file, certificate.pem()) {
+        // For clients to trust: `curl --cacert FILE URL`. A new file: one
+        // that someone else left at that name is not ours to write.
+        let name = format!("planet-server-{}.pem", std::process::id());
+        let file = std::env::temp_dir().join(name);
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&file)
+            .and_then(|mut f| f.write_all(certificate.pem().as_bytes()));
+        if let Err(e) = written {
             eprintln!("error: cannot write {}: {e}", file.display());
             return ExitCode::FAILURE;
         }
@@ -350,9 +358,15 @@ pub mod planet_server {
         while let Ok(Some(request)) =
             tokio::time::timeout(idle, read_request(&mut reader)).await?
         {
+            let response = site.respond(&request);
+            if response.early_hints {
+                // At once, before the server's think time: what an early
+                // hint is for.
+                writer.write_all(EARLY_HINTS).await?;
+                writer.flush().await?;
+            }
             // A timer, not a sleeping thread: other connections go on.
             tokio::time::sleep(site.latency).await;
-            let response = site.respond(&request);
             let close = request.close || response.close;
             // One write per response: the head alone would wait for the
             // client's acknowledgment (Nagle's algorithm). A flush sends
@@ -458,6 +472,10 @@ pub mod planet_server {
         Ok(n > 0 && n as u64 <= MAX_LINE && line.ends_with('\n'))
     }
 
+    /// An interim response, which `serve` sends before the final one.
+    const EARLY_HINTS: &[u8] = b"HTTP/1.1 103 Early Hints\r\n\
+        Link: </planet.css>; rel=preload; as=style\r\n\r\n";
+
     /// How a response ends.
     enum End {
         Whole,
@@ -475,7 +493,7 @@ pub mod planet_server {
         end: End,
         /// The body in chunks, without a `Content-Length`.
         chunked: bool,
-        /// A `103 Early Hints` before the response.
+        /// `EARLY_HINTS` before the response.
         early_hints: bool,
     }
 
@@ -499,7 +517,7 @@ pub mod planet_server {
             let body = &self.body;
             if self.chunked {
                 // Chunks of 1000 bytes, sizes in hex, the first with an
-                // extension (`;` and a name), which a client must skip.
+                // extension (`;name=value`), which a client must skip.
                 for (i, chunk) in body.chunks(1000).enumerate() {
                     let ext = if i == 0 { ";planet=1" } else { "" };
                     let size = format!("{:X}{ext}\r\n", chunk.len());
@@ -521,12 +539,6 @@ pub mod planet_server {
 
         fn head(&self, close: bool) -> Vec<u8> {
             let mut head = String::new();
-            if self.early_hints {
-                head.push_str(
-                    "HTTP/1.1 103 Early Hints\r\n\
-                     Link: </planet.css>; rel=preload; as=style\r\n\r\n",
-                );
-            }
             let (status, content_type) = (self.status, self.content_type);
             let _ = write!(
                 head,
@@ -1121,6 +1133,23 @@ mod tests {
         // HTTP/1.0 knows no interim responses either.
         let old = String::from_utf8(raw("/planet/4")).unwrap();
         assert!(old.starts_with("HTTP/1.1 200 OK\r\n"), "{old}");
+    }
+
+    /// The hint comes before the server's think time, the page after.
+    #[test]
+    fn early_hints_come_early() {
+        let server = server(400, vec![(0, Fault::EarlyHints)]);
+        let addr = server.base.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(addr).unwrap();
+        let started = Instant::now();
+        stream.write_all(b"GET /planet/0 HTTP/1.1\r\n\r\n").unwrap();
+        let mut buf = [0; 1024];
+        let n = stream.read(&mut buf).unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 103 Early Hints\r\n"));
+        assert!(started.elapsed() < Duration::from_millis(300));
+        let n = stream.read(&mut buf).unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200 OK\r\n"));
+        assert!(started.elapsed() >= Duration::from_millis(400));
     }
 
     #[test]

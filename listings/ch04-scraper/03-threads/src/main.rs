@@ -15,7 +15,8 @@ use std::sync::{LazyLock, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+use encoding_rs::{Encoding, REPLACEMENT, UTF_8, WINDOWS_1252};
+use encoding_rs::{UTF_16BE, UTF_16LE, X_USER_DEFINED};
 use scraper::{ElementRef, Html, Selector};
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::{Agent, ResponseExt};
@@ -163,20 +164,34 @@ fn decode(content_type: Option<&str>, body: &[u8]) -> Result<String, String> {
     };
     // `decode` lets a byte-order mark overrule `encoding`.
     let (text, used, malformed) = encoding.decode(body);
+    if used == REPLACEMENT {
+        return Err("the page's charset is one browsers refuse".to_string());
+    }
     if malformed {
         return Err(format!("the body is not valid {}", used.name()));
     }
     Ok(text.into_owned())
 }
 
-/// The encoding that a `charset` parameter names, in a header value such
-/// as `text/html; charset=utf-8`.
+/// The encoding that a `charset=` names in a `Content-Type` value, such
+/// as `text/html; charset=utf-8`, the way the HTML standard extracts it
+/// from a `<meta>`'s `content`: quoted with `"` or `'`, or bare.
 fn charset(value: &str) -> Option<&'static Encoding> {
-    let parameters = value.split(';').skip(1);
-    let (_, label) = parameters
-        .filter_map(|parameter| parameter.split_once('='))
-        .find(|(name, _)| name.trim().eq_ignore_ascii_case("charset"))?;
-    Encoding::for_label(label.trim().trim_matches('"').as_bytes())
+    let lower = value.to_ascii_lowercase();
+    let mut from = 0;
+    // The first `charset` that an `=` follows.
+    let rest = loop {
+        let at = from + lower[from..].find("charset")?;
+        from = at + "charset".len();
+        if let Some(rest) = value[from..].trim_start().strip_prefix('=') {
+            break rest.trim_start();
+        }
+    };
+    let label = match rest.chars().next()? {
+        quote @ ('"' | '\'') => rest[1..].split(quote).next()?,
+        _ => rest.split([';', ' ', '\t']).next()?,
+    };
+    Encoding::for_label(label.as_bytes())
 }
 
 /// The encoding that a `<meta charset>`, or a `<meta http-equiv=
@@ -197,8 +212,14 @@ fn meta(body: &[u8]) -> Option<&'static Encoding> {
         charset(meta.attr("content")?)
     });
     // A page whose `<meta>` we read as ASCII is not UTF-16, whatever it
-    // says: browsers take UTF-8 then (`output_encoding`).
-    named.map(Encoding::output_encoding)
+    // says: the standard takes UTF-8 then, and windows-1252 for the
+    // `x-user-defined` of old. (`replacement`, a label for encodings
+    // that are unsafe to decode, stays: `decode` refuses it.)
+    named.map(|encoding| match encoding {
+        e if e == UTF_16LE || e == UTF_16BE => UTF_8,
+        e if e == X_USER_DEFINED => WINDOWS_1252,
+        e => e,
+    })
 }
 
 /// The first article on `planet`, and its title: two downloads.
@@ -633,9 +654,15 @@ pub mod planet_server {
         while let Ok(Some(request)) =
             tokio::time::timeout(idle, read_request(&mut reader)).await?
         {
+            let response = site.respond(&request);
+            if response.early_hints {
+                // At once, before the server's think time: what an early
+                // hint is for.
+                writer.write_all(EARLY_HINTS).await?;
+                writer.flush().await?;
+            }
             // A timer, not a sleeping thread: other connections go on.
             tokio::time::sleep(site.latency).await;
-            let response = site.respond(&request);
             let close = request.close || response.close;
             // One write per response: the head alone would wait for the
             // client's acknowledgment (Nagle's algorithm). A flush sends
@@ -740,6 +767,10 @@ pub mod planet_server {
         Ok(n > 0 && n as u64 <= MAX_LINE && line.ends_with('\n'))
     }
 
+    /// An interim response, which `serve` sends before the final one.
+    const EARLY_HINTS: &[u8] = b"HTTP/1.1 103 Early Hints\r\n\
+        Link: </planet.css>; rel=preload; as=style\r\n\r\n";
+
     /// How a response ends.
     enum End {
         Whole,
@@ -757,7 +788,7 @@ pub mod planet_server {
         end: End,
         /// The body in chunks, without a `Content-Length`.
         chunked: bool,
-        /// A `103 Early Hints` before the response.
+        /// `EARLY_HINTS` before the response.
         early_hints: bool,
     }
 
@@ -781,7 +812,7 @@ pub mod planet_server {
             let body = &self.body;
             if self.chunked {
                 // Chunks of 1000 bytes, sizes in hex, the first with an
-                // extension (`;` and a name), which a client must skip.
+                // extension (`;name=value`), which a client must skip.
                 for (i, chunk) in body.chunks(1000).enumerate() {
                     let ext = if i == 0 { ";planet=1" } else { "" };
                     let size = format!("{:X}{ext}\r\n", chunk.len());
@@ -803,12 +834,6 @@ pub mod planet_server {
 
         fn head(&self, close: bool) -> Vec<u8> {
             let mut head = String::new();
-            if self.early_hints {
-                head.push_str(
-                    "HTTP/1.1 103 Early Hints\r\n\
-                     Link: </planet.css>; rel=preload; as=style\r\n\r\n",
-                );
-            }
             let (status, content_type) = (self.status, self.content_type);
             let _ = write!(
                 head,
@@ -1222,7 +1247,7 @@ mod tests {
         let log = Log::new();
         let rows = scrape(&client(TIMEOUT, &[]), &urls(&server), &log);
         check_rows(&server, &rows);
-        // Two requests a planet, and one more for each redirect.
+        // Two requests a planet: ureq follows a redirect inside one.
         assert_eq!(log.requests().len(), 20);
     }
 
@@ -1230,7 +1255,7 @@ mod tests {
     fn https_with_a_certificate_we_were_told_to_trust() {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let config = Config {
-            planets: 4,
+            planets: 10,
             latency: Duration::ZERO,
             seed: 7,
             faults: (1..).zip(KNOBS).collect(),
@@ -1242,8 +1267,10 @@ mod tests {
         check_rows(&server, &rows);
         // Without it, the server is one nobody vouches for.
         let rows = scrape(&client(TIMEOUT, &[]), &urls(&server), &Log::new());
-        let error = rows[0].found.as_ref().unwrap_err();
-        assert!(error.contains("UnknownIssuer"), "{error}");
+        for row in rows {
+            let error = row.found.unwrap_err();
+            assert!(error.contains("UnknownIssuer"), "{error}");
+        }
     }
 
     #[test]
@@ -1277,31 +1304,39 @@ mod tests {
 
     #[test]
     fn bodies_are_decoded_as_browsers_decode_them() {
-        /// A `Content-Type`, a body, and the text's end or the error.
+        /// A `Content-Type`, a body, and the text or part of the error.
         type Case = (
             Option<&'static str>,
             &'static [u8],
             Result<&'static str, &'static str>,
         );
-        let cases: [Case; 7] = [
-            // The header's charset, then a `<meta>`, then UTF-8.
-            (
-                Some("text/html; Charset=\"latin1\""),
-                b"caf\xe9",
-                Ok("caf\u{e9}"),
-            ),
+        // KOI8-R's 0x9e is a middle dot, and windows-1252's, the default,
+        // is `ž`: each case below gives another text if its rule is not
+        // followed.
+        let cases: [Case; 10] = [
+            // The header's charset, however it is written,
+            (Some("text/html; Charset=\"KOI8-R\""), b"\x9e", Ok("\u{b7}")),
+            (Some("text/html;charset=koi8-r;q=1"), b"\x9e", Ok("\u{b7}")),
+            // then a `<meta>`, in either of its forms,
             (None, b"<meta charset=koi8-r>\x9e", Ok("\u{b7}")),
+            (
+                None,
+                b"<meta http-equiv=content-type content='charset=koi8-r'>\x9e",
+                Ok("\u{b7}"),
+            ),
+            // then UTF-8 if it is UTF-8, else windows-1252.
             (None, "caf\u{e9}".as_bytes(), Ok("caf\u{e9}")),
-            // Not UTF-8, and nothing declared: windows-1252.
-            (None, b"\x93quoted\x94", Ok("\u{201c}quoted\u{201d}")),
+            (None, b"\x93q\x94", Ok("\u{201c}q\u{201d}")),
             // A byte-order mark overrules the header.
             (
-                Some("text/html; charset=latin1"),
-                b"\xef\xbb\xbfok",
-                Ok("ok"),
+                Some("text/html; charset=koi8-r"),
+                b"\xef\xbb\xbf\xc3\xa9",
+                Ok("\u{e9}"),
             ),
-            // A `<meta>` that says UTF-16 means UTF-8.
+            // A `<meta>` that says UTF-16 means UTF-8; x-user-defined
+            // means windows-1252.
             (None, b"<meta charset=utf-16>\xc3\xa9", Ok("\u{e9}")),
+            (None, b"<meta charset=x-user-defined>\x9e", Ok("\u{17e}")),
             // Declared UTF-8, and it is not.
             (
                 Some("text/html; charset=utf-8"),
@@ -1312,11 +1347,18 @@ mod tests {
         for (content_type, body, expected) in cases {
             let decoded = decode(content_type, body);
             match (decoded, expected) {
-                (Ok(text), Ok(end)) => assert!(text.ends_with(end), "{text}"),
+                // The text after the last `>`: the `<meta>` is not text.
+                (Ok(text), Ok(want)) => {
+                    let text = text.rsplit('>').next().unwrap();
+                    assert_eq!(text, want, "{body:?}");
+                }
                 (Err(e), Err(part)) => assert!(e.contains(part), "{e}"),
                 (decoded, _) => panic!("{body:?}: {decoded:?}"),
             }
         }
+        // A label browsers refuse to decode with (`replacement`).
+        let refused = decode(Some("text/html; charset=iso-2022-kr"), b"x");
+        assert!(refused.unwrap_err().contains("refuse"));
     }
 
     #[test]

@@ -1564,7 +1564,8 @@ use std::process::ExitCode;
 use std::sync::LazyLock;
 
 // The `url` crate parses the arguments and resolves relative links.
-use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+use encoding_rs::{Encoding, REPLACEMENT, UTF_8, WINDOWS_1252};
+use encoding_rs::{UTF_16BE, UTF_16LE, X_USER_DEFINED};
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
@@ -1707,20 +1708,34 @@ fn decode(content_type: Option<&str>, body: &[u8]) -> Result<String, String> {
     };
     // `decode` lets a byte-order mark overrule `encoding`.
     let (text, used, malformed) = encoding.decode(body);
+    if used == REPLACEMENT {
+        return Err("the page's charset is one browsers refuse".to_string());
+    }
     if malformed {
         return Err(format!("the body is not valid {}", used.name()));
     }
     Ok(text.into_owned())
 }
 
-/// The encoding that a `charset` parameter names, in a header value such
-/// as `text/html; charset=utf-8`.
+/// The encoding that a `charset=` names in a `Content-Type` value, such
+/// as `text/html; charset=utf-8`, the way the HTML standard extracts it
+/// from a `<meta>`'s `content`: quoted with `"` or `'`, or bare.
 fn charset(value: &str) -> Option<&'static Encoding> {
-    let parameters = value.split(';').skip(1);
-    let (_, label) = parameters
-        .filter_map(|parameter| parameter.split_once('='))
-        .find(|(name, _)| name.trim().eq_ignore_ascii_case("charset"))?;
-    Encoding::for_label(label.trim().trim_matches('"').as_bytes())
+    let lower = value.to_ascii_lowercase();
+    let mut from = 0;
+    // The first `charset` that an `=` follows.
+    let rest = loop {
+        let at = from + lower[from..].find("charset")?;
+        from = at + "charset".len();
+        if let Some(rest) = value[from..].trim_start().strip_prefix('=') {
+            break rest.trim_start();
+        }
+    };
+    let label = match rest.chars().next()? {
+        quote @ ('"' | '\'') => rest[1..].split(quote).next()?,
+        _ => rest.split([';', ' ', '\t']).next()?,
+    };
+    Encoding::for_label(label.as_bytes())
 }
 
 /// The encoding that a `<meta charset>`, or a `<meta http-equiv=
@@ -1741,8 +1756,14 @@ fn meta(body: &[u8]) -> Option<&'static Encoding> {
         charset(meta.attr("content")?)
     });
     // A page whose `<meta>` we read as ASCII is not UTF-16, whatever it
-    // says: browsers take UTF-8 then (`output_encoding`).
-    named.map(Encoding::output_encoding)
+    // says: the standard takes UTF-8 then, and windows-1252 for the
+    // `x-user-defined` of old. (`replacement`, a label for encodings
+    // that are unsafe to decode, stays: `decode` refuses it.)
+    named.map(|encoding| match encoding {
+        e if e == UTF_16LE || e == UTF_16BE => UTF_8,
+        e if e == X_USER_DEFINED => WINDOWS_1252,
+        e => e,
+    })
 }
 
 /// The first article on `planet`, and its title: two downloads.
@@ -2146,9 +2167,15 @@ pub mod planet_server {
         while let Ok(Some(request)) =
             tokio::time::timeout(idle, read_request(&mut reader)).await?
         {
+            let response = site.respond(&request);
+            if response.early_hints {
+                // At once, before the server's think time: what an early
+                // hint is for.
+                writer.write_all(EARLY_HINTS).await?;
+                writer.flush().await?;
+            }
             // A timer, not a sleeping thread: other connections go on.
             tokio::time::sleep(site.latency).await;
-            let response = site.respond(&request);
             let close = request.close || response.close;
             // One write per response: the head alone would wait for the
             // client's acknowledgment (Nagle's algorithm). A flush sends
@@ -2253,6 +2280,10 @@ pub mod planet_server {
         Ok(n > 0 && n as u64 <= MAX_LINE && line.ends_with('\n'))
     }
 
+    /// An interim response, which `serve` sends before the final one.
+    const EARLY_HINTS: &[u8] = b"HTTP/1.1 103 Early Hints\r\n\
+        Link: </planet.css>; rel=preload; as=style\r\n\r\n";
+
     /// How a response ends.
     enum End {
         Whole,
@@ -2270,7 +2301,7 @@ pub mod planet_server {
         end: End,
         /// The body in chunks, without a `Content-Length`.
         chunked: bool,
-        /// A `103 Early Hints` before the response.
+        /// `EARLY_HINTS` before the response.
         early_hints: bool,
     }
 
@@ -2294,7 +2325,7 @@ pub mod planet_server {
             let body = &self.body;
             if self.chunked {
                 // Chunks of 1000 bytes, sizes in hex, the first with an
-                // extension (`;` and a name), which a client must skip.
+                // extension (`;name=value`), which a client must skip.
                 for (i, chunk) in body.chunks(1000).enumerate() {
                     let ext = if i == 0 { ";planet=1" } else { "" };
                     let size = format!("{:X}{ext}\r\n", chunk.len());
@@ -2316,12 +2347,6 @@ pub mod planet_server {
 
         fn head(&self, close: bool) -> Vec<u8> {
             let mut head = String::new();
-            if self.early_hints {
-                head.push_str(
-                    "HTTP/1.1 103 Early Hints\r\n\
-                     Link: </planet.css>; rel=preload; as=style\r\n\r\n",
-                );
-            }
             let (status, content_type) = (self.status, self.content_type);
             let _ = write!(
                 head,
