@@ -108,7 +108,7 @@ fn run(series: &str, n: usize) -> Run {
         }
         REACTOR => {
             let start = Instant::now();
-            let (rows, requests) = reactor::scrape(&urls);
+            let (rows, requests) = reactor::scrape(&urls, n);
             let wall = start.elapsed();
             check(rows.iter().filter(|r| r.found.is_ok()).count(), n, series);
             (wall, requests)

@@ -2,15 +2,17 @@ extern crate encoding_rs; // `mdbook test` links crates by name
 extern crate httparse; // `mdbook test` links crates by name
 extern crate mio; // `mdbook test` links crates by name
 extern crate rcgen; // `mdbook test` links crates by name
+extern crate rustls; // `mdbook test` links crates by name
 extern crate scraper; // `mdbook test` links crates by name
 extern crate socket2; // `mdbook test` links crates by name
 extern crate tokio; // `mdbook test` links crates by name
 extern crate tokio_rustls; // `mdbook test` links crates by name
 extern crate url; // `mdbook test` links crates by name
+extern crate webpki_root_certs; // `mdbook test` links crates by name
 
 use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::future::{Future, poll_fn};
 use std::io::{self, ErrorKind, Read, Write};
 use std::mem;
@@ -26,6 +28,7 @@ use std::time::{Duration, Instant};
 use mio::event::Event;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Token};
+use rustls::{ClientConfig, ClientConnection};
 use url::{Host, Position};
 
 /// What the reactor calls when something happens on a connection.
@@ -89,6 +92,9 @@ pub struct Transport {
     token: Token,
     outbox: Rc<RefCell<Outbox>>,
     dirty: Rc<RefCell<Vec<Token>>>, // Connections with bytes to send.
+    /// New in this chapter: a TLS session that what is written goes
+    /// through (see `Tls`).
+    tls: Option<Rc<RefCell<ClientConnection>>>,
 }
 
 #[derive(Default)]
@@ -111,7 +117,33 @@ impl Outbox {
 }
 
 impl Transport {
+    // ANCHOR: tls-write
     pub fn write(&self, data: &[u8]) {
+        let Some(tls) = &self.tls else {
+            return self.write_raw(data);
+        };
+        // rustls keeps what we write until its handshake is done, up to
+        // a limit (64 KiB by default): past it, we give up.
+        if tls.borrow_mut().writer().write_all(data).is_err() {
+            return self.abort_connection();
+        }
+        self.flush_tls();
+    }
+
+    /// Hands the TLS records that are ready to the outbox.
+    fn flush_tls(&self) {
+        let Some(tls) = &self.tls else { return };
+        let mut records = Vec::new();
+        let mut tls = tls.borrow_mut();
+        while tls.wants_write() && tls.write_tls(&mut records).is_ok() {}
+        drop(tls);
+        if !records.is_empty() {
+            self.write_raw(&records);
+        }
+    }
+    // ANCHOR_END: tls-write
+
+    fn write_raw(&self, data: &[u8]) {
         let mut outbox = self.outbox.borrow_mut();
         // After `lose_connection`, only a producer may still write.
         let closed = outbox.closing && !outbox.producing;
@@ -128,6 +160,11 @@ impl Transport {
 
     /// Closes the connection once everything written is sent.
     pub fn lose_connection(&self) {
+        if let Some(tls) = &self.tls {
+            // The TLS end first, so that the peer can tell it from a cut.
+            tls.borrow_mut().send_close_notify();
+            self.flush_tls();
+        }
         let mut outbox = self.outbox.borrow_mut();
         outbox.closing = true;
         self.mark_dirty(&mut outbox);
@@ -681,6 +718,7 @@ impl Reactor {
                 token: conn_token,
                 outbox: Rc::default(),
                 dirty: self.dirty.clone(),
+                tls: None,
             };
             let made = guard(|| protocol.connection_made(&transport));
             let conn = Connection {
@@ -718,6 +756,7 @@ impl Reactor {
             token,
             outbox: Rc::default(),
             dirty: self.dirty.clone(),
+            tls: None,
         };
         // Built first, so that it may keep its transport: to abort the
         // connection, for one, before it is made.
@@ -958,34 +997,50 @@ pub fn request(
     timeouts: Timeouts,
     on_page: impl FnOnce(io::Result<Page>) + 'static,
 ) {
-    let (addr, host, path) = match target(url) {
+    let (addr, host, path, https) = match target(url) {
         Ok(target) => target,
         Err(e) => return on_page(Err(e)),
+    };
+    // New: for https, a TLS session for the server's address.
+    let session = match https {
+        false => None,
+        true => match ClientConnection::new(tls_config(), addr.ip().into()) {
+            Ok(session) => Some(session),
+            Err(e) => return on_page(Err(io::Error::other(e))),
+        },
     };
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
     );
     let timers = reactor.timers();
     reactor.connect_tcp(addr, move |transport| {
-        Box::new(GetPage {
-            url: url.to_string(),
-            request: request.into_bytes(),
-            response: Response::new(method == "HEAD"),
-            on_page: Some(Box::new(on_page)),
-            clock: Clock::start(timers, timeouts, transport),
-        })
+        let get_page = move |transport: &Transport| -> Box<dyn Protocol> {
+            Box::new(GetPage {
+                url: url.to_string(),
+                request: request.into_bytes(),
+                response: Response::new(method == "HEAD"),
+                on_page: Some(Box::new(on_page)),
+                clock: Clock::start(timers, timeouts, transport),
+            })
+        };
+        match session {
+            None => get_page(transport),
+            Some(session) => Tls::wrap(transport, session, get_page),
+        }
     });
 }
 
-/// Where to connect, and what to send as `Host` and as the path, for
-/// an `http://` URL. The port is 80 unless the URL says otherwise; the
-/// fragment (`#...`) is not sent. The host must be an IP address: we
-/// resolve no names.
-fn target(url: &str) -> io::Result<(SocketAddr, String, String)> {
+/// Where to connect, what to send as `Host` and as the path, and whether
+/// it is https, for an `http://` or (new) `https://` URL. The port is
+/// the scheme's unless the URL says otherwise; the fragment (`#...`) is
+/// not sent. The host must be an IP address: we resolve no names.
+fn target(url: &str) -> io::Result<(SocketAddr, String, String, bool)> {
     let url = Url::parse(url).map_err(|e| invalid(&format!("{url}: {e}")))?;
-    if url.scheme() != "http" {
-        return Err(invalid("only http:// URLs"));
-    }
+    let https = match url.scheme() {
+        "http" => false,
+        "https" => true,
+        _ => return Err(invalid("only http:// and https:// URLs")),
+    };
     let ip: IpAddr = match url.host() {
         Some(Host::Ipv4(ip)) => ip.into(),
         Some(Host::Ipv6(ip)) => ip.into(),
@@ -994,7 +1049,154 @@ fn target(url: &str) -> io::Result<(SocketAddr, String, String)> {
     let port = url.port_or_known_default().unwrap_or(80);
     let host = &url[Position::BeforeHost..Position::AfterPort];
     let path = &url[Position::BeforePath..Position::AfterQuery];
-    Ok((SocketAddr::new(ip, port), host.into(), path.into()))
+    Ok((SocketAddr::new(ip, port), host.into(), path.into(), https))
+}
+
+// ANCHOR: tls
+/// TLS as a protocol between the transport and the protocol: Twisted's
+/// `startTLS`. rustls's `ClientConnection` does no I/O: it takes the
+/// bytes that came, gives the bytes to send, and keeps the state of the
+/// session in between, so it fits any transport that moves bytes.
+struct Tls {
+    session: Rc<RefCell<ClientConnection>>,
+    inner: Box<dyn Protocol>,
+    /// The transport the inner protocol writes to: the real one, with
+    /// the session in its `tls`, so that what it writes is encrypted.
+    plain: Transport,
+    /// The peer ended the session (`close_notify`) before the TCP end.
+    closed: bool,
+    /// Why the session failed, or `UnexpectedEof` for a TCP end that
+    /// came without `close_notify`, which may be a cut.
+    error: Option<io::Error>,
+}
+
+impl Tls {
+    fn wrap(
+        transport: &Transport,
+        session: ClientConnection,
+        build: impl FnOnce(&Transport) -> Box<dyn Protocol>,
+    ) -> Box<dyn Protocol> {
+        let session = Rc::new(RefCell::new(session));
+        let tls = Some(session.clone());
+        let plain = Transport {
+            tls,
+            ..transport.clone()
+        };
+        let inner = build(&plain);
+        let (closed, error) = (false, None);
+        Box::new(Tls {
+            session,
+            inner,
+            plain,
+            closed,
+            error,
+        })
+    }
+
+    /// Feeds `data` to the session; returns the plaintext it yields.
+    fn decrypt(&mut self, mut data: &[u8]) -> io::Result<Vec<u8>> {
+        let mut plaintext = Vec::new();
+        let mut session = self.session.borrow_mut();
+        while !data.is_empty() {
+            if session.read_tls(&mut data)? == 0 {
+                break; // After `close_notify`, it reads no more.
+            }
+            let state = session.process_new_packets();
+            let state = state.map_err(|e| invalid(&format!("TLS: {e}")))?;
+            let mut piece = vec![0; state.plaintext_bytes_to_read()];
+            session.reader().read_exact(&mut piece)?;
+            plaintext.extend_from_slice(&piece);
+            self.closed |= state.peer_has_closed();
+        }
+        Ok(plaintext)
+    }
+}
+
+impl Protocol for Tls {
+    fn connection_made(&mut self, _transport: &Transport) {
+        self.plain.flush_tls(); // The `ClientHello`.
+        self.inner.connection_made(&self.plain);
+    }
+
+    fn data_received(&mut self, transport: &Transport, data: &[u8]) {
+        let was_closed = self.closed;
+        let decrypted = self.decrypt(data);
+        self.plain.flush_tls(); // Our side of the handshake, or an alert.
+        match decrypted {
+            Ok(plaintext) if !plaintext.is_empty() => {
+                self.inner.data_received(&self.plain, &plaintext);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                self.error = Some(e);
+                return transport.abort_connection();
+            }
+        }
+        if self.closed && !was_closed {
+            self.inner.read_connection_lost(&self.plain);
+        }
+    }
+
+    fn read_connection_lost(&mut self, _transport: &Transport) {
+        if !self.closed {
+            let why = "the peer closed without ending its TLS session";
+            self.error = Some(io::Error::new(ErrorKind::UnexpectedEof, why));
+            self.inner.read_connection_lost(&self.plain);
+        }
+    }
+
+    fn resume_producing(&mut self, _transport: &Transport) {
+        self.inner.resume_producing(&self.plain);
+    }
+
+    fn connection_lost(&mut self, reason: Lost) {
+        let reason = match self.error.take() {
+            Some(e) => Lost::Failed(e),
+            None => reason,
+        };
+        self.inner.connection_lost(reason);
+    }
+
+    fn connection_failed(&mut self, error: io::Error) {
+        self.inner.connection_failed(error);
+    }
+}
+// ANCHOR_END: tls
+
+thread_local! {
+    /// The TLS configuration of this thread's https downloads.
+    static TLS_CONFIG: RefCell<Option<Arc<ClientConfig>>> =
+        const { RefCell::new(None) };
+}
+
+/// Trust the authorities that browsers trust (Mozilla's list), and
+/// `extra_roots`, certificates in DER, for this thread's https.
+pub fn trust(extra_roots: &[Vec<u8>]) -> io::Result<()> {
+    let mozilla = webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().cloned();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add_parsable_certificates(mozilla);
+    for der in extra_roots {
+        roots.add(der.clone().into()).map_err(io::Error::other)?;
+    }
+    // The `ring` provider, named rather than installed process-wide.
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(io::Error::other)?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    TLS_CONFIG.with(|c| *c.borrow_mut() = Some(Arc::new(config)));
+    Ok(())
+}
+
+/// This thread's TLS configuration: Mozilla's roots unless `trust` said
+/// otherwise.
+fn tls_config() -> Arc<ClientConfig> {
+    if let Some(config) = TLS_CONFIG.with(|c| c.borrow().clone()) {
+        return config;
+    }
+    trust(&[]).expect("Mozilla's roots parse");
+    TLS_CONFIG.with(|c| c.borrow().clone()).unwrap()
 }
 
 /// A response, parsed as it arrives. Body bytes are looked at once; a
@@ -1629,11 +1831,12 @@ impl Log {
 }
 
 // ANCHOR: address
-/// The URL as `get_page` takes it: `http://IP:PORT/path?query`. Our
+/// The URL as `get_page` takes it: `http(s)://IP:PORT/path?query`. Our
 /// client resolves no names (see chapter 3), so a host name is an error.
 fn address_of(url: &Url) -> Result<String, String> {
-    if url.scheme() != "http" {
-        return Err(format!("{}: this client speaks only http", url.scheme()));
+    let scheme = url.scheme();
+    if scheme != "http" && scheme != "https" {
+        return Err(format!("{scheme}: this client speaks only http(s)"));
     }
     let host = url.host_str().unwrap_or("");
     // An IPv6 address comes in brackets: `http://[::1]:8080/`.
@@ -1645,7 +1848,7 @@ fn address_of(url: &Url) -> Result<String, String> {
     };
     let addr = SocketAddr::new(ip, url.port_or_known_default().unwrap_or(80));
     let query = url.query().map(|q| format!("?{q}")).unwrap_or_default();
-    Ok(format!("http://{addr}{}{query}", url.path()))
+    Ok(format!("{scheme}://{addr}{}{query}", url.path()))
 }
 // ANCHOR_END: address
 
@@ -1791,22 +1994,115 @@ pub async fn first_article(planet: &Url, log: &Log) -> Result<Found, String> {
 
 // ANCHOR_END: here
 
+// ANCHOR: permits
+/// At most so many at a time: a semaphore for our executor, as tokio's
+/// `Semaphore` is for tokio's. One thread, so `Cell`s do. A permit that
+/// is given back goes to the task that has waited longest, and wakes it.
+pub struct Permits {
+    free: Cell<usize>,
+    waiting: RefCell<VecDeque<Rc<Waiter>>>,
+}
+
+#[derive(Default)]
+struct Waiter {
+    granted: Cell<bool>,
+    waker: RefCell<Option<Waker>>,
+}
+
+/// One permit: dropping it gives it back.
+pub struct Permit(Rc<Permits>);
+
+impl Permits {
+    pub fn new(n: usize) -> Rc<Permits> {
+        let waiting = RefCell::default();
+        Rc::new(Permits {
+            free: Cell::new(n),
+            waiting,
+        })
+    }
+
+    /// Waits for a permit, in turn.
+    pub async fn acquire(self: &Rc<Self>) -> Permit {
+        if self.free.get() > 0 && self.waiting.borrow().is_empty() {
+            self.free.set(self.free.get() - 1);
+            return Permit(self.clone());
+        }
+        let me = Rc::new(Waiter::default());
+        self.waiting.borrow_mut().push_back(me.clone());
+        let mut queued = Queued(self, Some(me.clone()));
+        poll_fn(|cx| match me.granted.get() {
+            true => Poll::Ready(()),
+            false => {
+                *me.waker.borrow_mut() = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await;
+        queued.1 = None; // Granted: nothing to undo.
+        Permit(self.clone())
+    }
+
+    fn release(&self) {
+        let next = self.waiting.borrow_mut().pop_front();
+        match next {
+            Some(waiter) => {
+                waiter.granted.set(true); // Handed over, not freed.
+                if let Some(waker) = waiter.waker.take() {
+                    waker.wake();
+                }
+            }
+            None => self.free.set(self.free.get() + 1),
+        }
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
+/// A place in the queue, left if the waiting future is dropped: a
+/// permit granted meanwhile goes to the next one.
+struct Queued<'a>(&'a Permits, Option<Rc<Waiter>>);
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        let Queued(permits, Some(me)) = self else {
+            return;
+        };
+        if me.granted.get() {
+            permits.release();
+        } else {
+            permits.waiting.borrow_mut().retain(|w| !Rc::ptr_eq(w, me));
+        }
+    }
+}
+// ANCHOR_END: permits
+
 // ANCHOR: scrape
 
 /// Every request's URL, and when it started and ended.
 pub type Requests = Vec<(String, Duration, Duration)>;
 
-/// Scrapes every planet at once, on this thread, on our own reactor.
-pub fn scrape(planets: &[Url]) -> (Vec<Row>, Requests) {
+/// How many planets `main` scrapes at once unless told otherwise: as
+/// polite as the tokio version.
+pub const CONCURRENT: usize = 100;
+
+/// Scrapes every planet, `concurrent` at most at a time, on this
+/// thread, on our own reactor.
+pub fn scrape(planets: &[Url], concurrent: usize) -> (Vec<Row>, Requests) {
     let log = Rc::new(Log::new());
-    // The future must own what it uses: a copy of the URLs, an `Rc`.
+    let permits = Permits::new(concurrent.max(1));
+    // The future must own what it uses: a copy of the URLs, `Rc`s.
     let (urls, shared) = (planets.to_vec(), log.clone());
     let rows = block_on(async move {
         // A task per planet: each is polled only when its own page
-        // arrives.
+        // arrives, or its turn comes.
         let tasks = urls.into_iter().map(|planet| {
-            let log = shared.clone();
+            let (log, permits) = (shared.clone(), permits.clone());
             spawn(async move {
+                let _permit = permits.acquire().await;
                 let found = first_article(&planet, &log).await;
                 let planet = planet.to_string();
                 Row { planet, found }
@@ -1848,8 +2144,25 @@ fn main() -> ExitCode {
     }
 }
 
+/// Splits `--concurrency N` (planets at once) from the planets.
+fn parse_options(args: &[String]) -> Result<(usize, Vec<String>), String> {
+    let (mut concurrent, mut planets) = (CONCURRENT, Vec::new());
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if arg != "--concurrency" {
+            planets.push(arg.clone());
+            continue;
+        }
+        let n = args.next().ok_or("--concurrency needs a value")?;
+        let count = n.parse().ok().filter(|n| *n >= 1);
+        concurrent = count.ok_or(format!("--concurrency {n}: not a count"))?;
+    }
+    Ok((concurrent, planets))
+}
+
 fn run(args: Vec<String>) -> Result<bool, Box<dyn Error>> {
-    // With no arguments, we scrape the book's own planet server, which
+    let (concurrent, args) = parse_options(&args)?;
+    // With no planets, we scrape the book's own planet server, which
     // runs on a thread of its own: the scraper keeps this one.
     let server;
     let planets = if args.is_empty() {
@@ -1860,7 +2173,7 @@ fn run(args: Vec<String>) -> Result<bool, Box<dyn Error>> {
         parse_planets(&args)?
     };
     let start = Instant::now();
-    let (rows, _requests) = scrape(&planets);
+    let (rows, _requests) = scrape(&planets, concurrent);
     for row in &rows {
         println!("{row}");
     }
@@ -2745,7 +3058,7 @@ mod tests {
     #[test]
     fn every_row_is_the_expected_one() {
         let server = server(10, 0, (1..).zip(KNOBS).collect());
-        let (rows, requests) = scrape(&urls(&server));
+        let (rows, requests) = scrape(&urls(&server), CONCURRENT);
         assert_eq!(rows.len(), 10);
         for (p, row) in rows.iter().enumerate() {
             assert_eq!(row.planet, format!("{}/planet/{p}", server.base));
@@ -2776,7 +3089,7 @@ mod tests {
         ];
         let by_planet = faults.iter().enumerate();
         let server = server(10, 0, by_planet.map(|(p, f)| (p, f.0)).collect());
-        let (rows, _) = scrape(&urls(&server));
+        let (rows, _) = scrape(&urls(&server), CONCURRENT);
         for (row, (fault, cause)) in rows.iter().zip(faults) {
             let error = row.found.as_ref().unwrap_err();
             assert!(error.contains(cause), "{fault:?}: {error}");
@@ -2792,7 +3105,7 @@ mod tests {
         // 50 planets, 50 ms per response: 2 x 50 x 50 ms = 5 s in a row.
         let server = server(50, 50, vec![]);
         let started = Instant::now();
-        let (rows, requests) = scrape(&urls(&server));
+        let (rows, requests) = scrape(&urls(&server), CONCURRENT);
         let ratio = started.elapsed().as_secs_f64() / 5.0;
         assert!(rows.iter().all(|row| row.found.is_ok()));
         // Two round trips (0.02 of 5 s) at best; well under 5 s anyway.
@@ -2808,24 +3121,148 @@ mod tests {
     }
 
     #[test]
-    fn names_refusals_and_other_schemes_are_error_rows() {
+    fn names_and_refusals_are_error_rows() {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let closed = format!("http://{}/planet/0", port.local_addr().unwrap());
+        let closed = port.local_addr().unwrap();
         drop(port);
         let args = [
             "http://localhost:8080/planet/0".to_string(),
-            "https://127.0.0.1/planet/0".to_string(),
-            closed,
+            format!("https://{closed}/planet/0"),
+            format!("http://{closed}/planet/0"),
         ];
-        let (rows, _) = scrape(&parse_planets(&args).unwrap());
+        let planets = parse_planets(&args).unwrap();
+        let (rows, _) = scrape(&planets, CONCURRENT);
         let error = |i: usize| rows[i].found.as_ref().unwrap_err().clone();
         assert!(
             error(0).contains("`localhost` is a host name"),
             "{}",
             error(0)
         );
-        assert!(error(1).contains("only http"), "{}", error(1));
+        assert!(error(1).contains("refused"), "{}", error(1));
         assert!(error(2).contains("refused"), "{}", error(2));
+    }
+
+    #[test]
+    fn https_through_our_tls_protocol() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let config = Config {
+            planets: 10,
+            latency: Duration::ZERO,
+            seed: 7,
+            faults: (1..).zip(KNOBS).collect(),
+        };
+        let server = planet_server::start_tls(listener, config).unwrap();
+        let der = server.certificate.as_ref().unwrap().der().to_vec();
+        trust(&[der]).unwrap();
+        let (rows, _) = scrape(&urls(&server), CONCURRENT);
+        for (p, row) in rows.iter().enumerate() {
+            let (article, title) = server.expected(p);
+            let expected = Ok(Found { article, title });
+            assert_eq!(row.found, expected, "planet {p}");
+        }
+        // Without it, the server is one nobody vouches for.
+        trust(&[]).unwrap();
+        for row in scrape(&urls(&server), CONCURRENT).0 {
+            let error = row.found.unwrap_err();
+            assert!(error.contains("UnknownIssuer"), "{error}");
+        }
+    }
+
+    /// A TLS server that answers one request with a body that ends where
+    /// the connection does, then ends its session (`close_notify`) or
+    /// only drops the connection. Returns its address and certificate.
+    fn tls_server(close_notify: bool) -> (SocketAddr, Vec<u8>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        use tokio_rustls::rustls::pki_types::PrivatePkcs8KeyDer;
+        let names = vec!["127.0.0.1".to_string()];
+        let made = rcgen::generate_simple_self_signed(names).unwrap();
+        let der = made.cert.der().to_vec();
+        let key = PrivatePkcs8KeyDer::from(made.signing_key.serialize_der());
+        let provider = rustls::crypto::ring::default_provider();
+        let config =
+            rustls::ServerConfig::builder_with_provider(provider.into())
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(vec![made.cert.der().clone()], key.into())
+                .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                listener.set_nonblocking(true).unwrap();
+                let listener =
+                    tokio::net::TcpListener::from_std(listener).unwrap();
+                let (stream, _) = listener.accept().await.unwrap();
+                let mut tls = acceptor.accept(stream).await.unwrap();
+                let mut request = [0; 1024];
+                let _ = tls.read(&mut request).await.unwrap();
+                let response = b"HTTP/1.1 200 OK\r\n\r\nuntil the end";
+                tls.write_all(response).await.unwrap();
+                if close_notify {
+                    tls.shutdown().await.unwrap();
+                } else {
+                    tls.flush().await.unwrap();
+                    // The TCP connection alone ends: no `close_notify`.
+                }
+            });
+        });
+        (addr, der)
+    }
+
+    #[test]
+    fn a_tls_stream_cut_without_close_notify_is_an_error() {
+        for close_notify in [true, false] {
+            let (addr, der) = tls_server(close_notify);
+            trust(&[der]).unwrap();
+            let url = format!("https://{addr}/");
+            let page = block_on(async move { get_page(&url).await });
+            match (close_notify, page.unwrap()) {
+                (true, Ok(page)) => assert_eq!(page.body, b"until the end"),
+                (false, Err(e)) => {
+                    assert_eq!(e.kind(), ErrorKind::UnexpectedEof, "{e}");
+                }
+                (_, page) => panic!("close_notify {close_notify}: {page:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_permits_bound_the_requests_in_flight() {
+        let server = server(10, 50, vec![]);
+        let (rows, requests) = scrape(&urls(&server), 2);
+        assert!(rows.iter().all(|row| row.found.is_ok()));
+        assert_eq!(requests.len(), 20);
+        for (_, start, _) in &requests {
+            let at = |r: &&(String, Duration, Duration)| {
+                r.1 <= *start && *start < r.2
+            };
+            assert!(requests.iter().filter(at).count() <= 2);
+        }
+    }
+
+    #[test]
+    fn a_permit_granted_to_a_dropped_waiter_goes_on() {
+        let free = block_on(async {
+            let permits = Permits::new(1);
+            let mut cx = Context::from_waker(Waker::noop());
+            let held = permits.acquire().await;
+            {
+                let mut waiting = pin!(permits.acquire());
+                assert!(waiting.as_mut().poll(&mut cx).is_pending());
+                drop(held); // Handed to the one waiting...
+            } // ...which is dropped before it takes it.
+            let mut next = pin!(permits.acquire());
+            // Ready, and the permit it gave is dropped at once.
+            assert!(next.as_mut().poll(&mut cx).is_ready(), "permit lost");
+            permits.free.get()
+        });
+        assert_eq!(free.unwrap(), 1);
     }
 
     #[test]
