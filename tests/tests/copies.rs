@@ -52,7 +52,8 @@ fn every_planet_server_is_the_same() {
 fn block(text: &str, first: &str, last: &str) -> Option<Vec<String>> {
     let lines: Vec<&str> = text.lines().collect();
     let start = lines.iter().position(|l| *l == first)?;
-    let last = start + lines[start..].iter().position(|l| l.starts_with(last))?;
+    let last =
+        start + lines[start..].iter().position(|l| l.starts_with(last))?;
     let end = last + lines[last..].iter().position(|l| *l == "}")?;
     Some(lines[start..=end].iter().map(|l| l.to_string()).collect())
 }
@@ -61,15 +62,18 @@ fn block(text: &str, first: &str, last: &str) -> Option<Vec<String>> {
 fn every_scraper_decodes_with_the_same_code() {
     // `decode`, `charset` and `meta`, shown in Section 4.2 and copied
     // into each scraper of chapter 4.
-    let first = "/// The text of an HTML body, decoded as a browser decodes it: by its";
+    let first =
+        "/// The text of an HTML body, decoded as a browser decodes it: by its";
     let chapter = root().join("listings/ch04-scraper");
-    let original = fs::read_to_string(chapter.join("02-sequential/src/main.rs"));
+    let original =
+        fs::read_to_string(chapter.join("02-sequential/src/main.rs"));
     let original = block(&original.unwrap(), first, "fn meta(");
     let original = original.expect("listing 4-2 lost `decode`");
     for copy in ["03-threads", "04-reactor", "05-tokio"] {
         let text = fs::read_to_string(chapter.join(copy).join("src/main.rs"));
         let copy_block = block(&text.unwrap(), first, "fn meta(");
-        let copy_block = copy_block.unwrap_or_else(|| panic!("{copy}: no decode"));
+        let copy_block =
+            copy_block.unwrap_or_else(|| panic!("{copy}: no decode"));
         assert_eq!(original, copy_block, "{copy}: `decode` differs from 4-2's");
     }
 }

@@ -122,12 +122,17 @@ impl Transport {
         let Some(tls) = &self.tls else {
             return self.write_raw(data);
         };
-        // rustls keeps what we write until its handshake is done, up to
-        // a limit (64 KiB by default): past it, we give up.
-        if tls.borrow_mut().writer().write_all(data).is_err() {
-            return self.abort_connection();
+        // A record at a time, each handed to the outbox, which bounds
+        // them as it bounds plain bytes. Before the handshake is done,
+        // rustls keeps them itself, up to `MAX_OUTBOX` (`Tls::wrap`).
+        for piece in data.chunks(16 * 1024) {
+            if tls.borrow_mut().writer().write_all(piece).is_err() {
+                let mut outbox = self.outbox.borrow_mut();
+                outbox.overflow = true; // As a full outbox would.
+                return self.mark_dirty(&mut outbox);
+            }
+            self.flush_tls();
         }
-        self.flush_tls();
     }
 
     /// Hands the TLS records that are ready to the outbox.
@@ -160,10 +165,9 @@ impl Transport {
 
     /// Closes the connection once everything written is sent.
     pub fn lose_connection(&self) {
-        if let Some(tls) = &self.tls {
-            // The TLS end first, so that the peer can tell it from a cut.
-            tls.borrow_mut().send_close_notify();
-            self.flush_tls();
+        let producing = self.outbox.borrow().producing;
+        if !producing {
+            self.end_tls();
         }
         let mut outbox = self.outbox.borrow_mut();
         outbox.closing = true;
@@ -190,9 +194,21 @@ impl Transport {
     }
 
     pub fn unregister_producer(&self) {
+        if self.outbox.borrow().closing {
+            self.end_tls(); // The producer was the last to write.
+        }
         let mut outbox = self.outbox.borrow_mut();
         outbox.producing = false;
         self.mark_dirty(&mut outbox);
+    }
+
+    /// Ends the TLS session, if any, before the TCP end: so that the
+    /// peer can tell the end from a cut.
+    fn end_tls(&self) {
+        if let Some(tls) = &self.tls {
+            tls.borrow_mut().send_close_notify();
+            self.flush_tls();
+        }
     }
 
     /// Puts the connection on the reactor's list, once.
@@ -1053,10 +1069,11 @@ fn target(url: &str) -> io::Result<(SocketAddr, String, String, bool)> {
 }
 
 // ANCHOR: tls
-/// TLS as a protocol between the transport and the protocol: Twisted's
-/// `startTLS`. rustls's `ClientConnection` does no I/O: it takes the
-/// bytes that came, gives the bytes to send, and keeps the state of the
-/// session in between, so it fits any transport that moves bytes.
+/// TLS as a protocol between the transport and the protocol, as
+/// Twisted's `TLSMemoryBIOProtocol` is. rustls's `ClientConnection` does
+/// no I/O of its own: it takes the bytes that came, gives the bytes to
+/// send, and keeps the state of the session in between, so it fits any
+/// transport that moves bytes.
 struct Tls {
     session: Rc<RefCell<ClientConnection>>,
     inner: Box<dyn Protocol>,
@@ -1076,6 +1093,8 @@ impl Tls {
         session: ClientConnection,
         build: impl FnOnce(&Transport) -> Box<dyn Protocol>,
     ) -> Box<dyn Protocol> {
+        let mut session = session;
+        session.set_buffer_limit(Some(MAX_OUTBOX));
         let session = Rc::new(RefCell::new(session));
         let tls = Some(session.clone());
         let plain = Transport {
@@ -1093,22 +1112,36 @@ impl Tls {
         })
     }
 
-    /// Feeds `data` to the session; returns the plaintext it yields.
-    fn decrypt(&mut self, mut data: &[u8]) -> io::Result<Vec<u8>> {
+    /// Feeds `data` to the session: the plaintext it yields, and the
+    /// error that stopped it, if one did, after that plaintext.
+    fn decrypt(&mut self, mut data: &[u8]) -> (Vec<u8>, Option<io::Error>) {
         let mut plaintext = Vec::new();
         let mut session = self.session.borrow_mut();
         while !data.is_empty() {
-            if session.read_tls(&mut data)? == 0 {
-                break; // After `close_notify`, it reads no more.
+            match session.read_tls(&mut data) {
+                Ok(0) => {
+                    // It reads nothing more after a `close_notify`.
+                    debug_assert!(self.closed);
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => return (plaintext, Some(e)),
             }
-            let state = session.process_new_packets();
-            let state = state.map_err(|e| invalid(&format!("TLS: {e}")))?;
+            let state = match session.process_new_packets() {
+                Ok(state) => state,
+                Err(e) => {
+                    let e = invalid(&format!("TLS: {e}"));
+                    return (plaintext, Some(e));
+                }
+            };
             let mut piece = vec![0; state.plaintext_bytes_to_read()];
-            session.reader().read_exact(&mut piece)?;
+            if let Err(e) = session.reader().read_exact(&mut piece) {
+                return (plaintext, Some(e));
+            }
             plaintext.extend_from_slice(&piece);
             self.closed |= state.peer_has_closed();
         }
-        Ok(plaintext)
+        (plaintext, None)
     }
 }
 
@@ -1118,22 +1151,23 @@ impl Protocol for Tls {
         self.inner.connection_made(&self.plain);
     }
 
-    fn data_received(&mut self, transport: &Transport, data: &[u8]) {
+    fn data_received(&mut self, _transport: &Transport, data: &[u8]) {
         let was_closed = self.closed;
-        let decrypted = self.decrypt(data);
+        let (plaintext, error) = self.decrypt(data);
         self.plain.flush_tls(); // Our side of the handshake, or an alert.
-        match decrypted {
-            Ok(plaintext) if !plaintext.is_empty() => {
-                self.inner.data_received(&self.plain, &plaintext);
-            }
-            Ok(_) => {}
-            Err(e) => {
-                self.error = Some(e);
-                return transport.abort_connection();
-            }
+        if !plaintext.is_empty() {
+            self.inner.data_received(&self.plain, &plaintext);
+        }
+        if let Some(e) = error {
+            // The alert that rustls queued goes out, then the TCP end.
+            self.error = Some(e);
+            return self.plain.lose_connection();
         }
         if self.closed && !was_closed {
+            // The peer ended the session: as at a TCP end, we close once
+            // what we wrote is sent, our own `close_notify` first.
             self.inner.read_connection_lost(&self.plain);
+            self.plain.lose_connection();
         }
     }
 
@@ -1195,7 +1229,7 @@ fn tls_config() -> Arc<ClientConfig> {
     if let Some(config) = TLS_CONFIG.with(|c| c.borrow().clone()) {
         return config;
     }
-    trust(&[]).expect("Mozilla's roots parse");
+    trust(&[]).expect("a configuration without extra roots");
     TLS_CONFIG.with(|c| c.borrow().clone()).unwrap()
 }
 
@@ -2150,6 +2184,9 @@ fn parse_options(args: &[String]) -> Result<(usize, Vec<String>), String> {
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         if arg != "--concurrency" {
+            if arg.starts_with("--") {
+                return Err(format!("{arg}: no such option"));
+            }
             planets.push(arg.clone());
             continue;
         }
@@ -3024,6 +3061,7 @@ pub mod planet_server {
 mod tests {
     use super::planet_server::{self, Config, Fault, Server};
     use super::*;
+    use std::sync::mpsc::Receiver;
 
     fn server(planets: usize, ms: u64, faults: Vec<(usize, Fault)>) -> Server {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -3168,10 +3206,21 @@ mod tests {
         }
     }
 
+    /// How `tls_server` ends its response.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum Ending {
+        /// `close_notify`, then the TCP end.
+        CloseNotify,
+        /// `close_notify`, and the TCP connection kept open for 5 s.
+        CloseNotifyOnly,
+        /// The TCP end alone: a cut, for all the client can tell.
+        Cut,
+    }
+
     /// A TLS server that answers one request with a body that ends where
-    /// the connection does, then ends its session (`close_notify`) or
-    /// only drops the connection. Returns its address and certificate.
-    fn tls_server(close_notify: bool) -> (SocketAddr, Vec<u8>) {
+    /// the connection does, ended as `ending` says. Returns its address,
+    /// its certificate, and what it then saw of the client.
+    fn tls_server(ending: Ending) -> (SocketAddr, Vec<u8>, Receiver<String>) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         use tokio_rustls::rustls::pki_types::PrivatePkcs8KeyDer;
         let names = vec!["127.0.0.1".to_string()];
@@ -3189,6 +3238,7 @@ mod tests {
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
+        let (saw, seen) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -3199,36 +3249,90 @@ mod tests {
                 let listener =
                     tokio::net::TcpListener::from_std(listener).unwrap();
                 let (stream, _) = listener.accept().await.unwrap();
-                let mut tls = acceptor.accept(stream).await.unwrap();
+                let mut tls = match acceptor.accept(stream).await {
+                    Ok(tls) => tls,
+                    Err(e) => return saw.send(format!("handshake: {e}")),
+                };
                 let mut request = [0; 1024];
                 let _ = tls.read(&mut request).await.unwrap();
                 let response = b"HTTP/1.1 200 OK\r\n\r\nuntil the end";
                 tls.write_all(response).await.unwrap();
-                if close_notify {
-                    tls.shutdown().await.unwrap();
-                } else {
-                    tls.flush().await.unwrap();
-                    // The TCP connection alone ends: no `close_notify`.
+                tls.flush().await.unwrap();
+                if ending == Ending::Cut {
+                    return Ok(()); // Dropped: the TCP end alone.
                 }
-            });
+                tls.get_mut().1.send_close_notify();
+                tls.flush().await.unwrap(); // The TCP end stays open.
+                // What the client does at the end: its `close_notify`
+                // reads as the end of the stream; a bare close, an error.
+                let end = tls.read(&mut request).await;
+                let _ = saw.send(format!("client end: {end:?}"));
+                if ending == Ending::CloseNotifyOnly {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+                Ok(())
+            })
         });
-        (addr, der)
+        (addr, der, seen)
+    }
+
+    // `trust` sets this thread's configuration: each test runs on a
+    // thread of its own, so one test's roots do not reach another.
+    #[test]
+    fn a_tls_session_ends_with_close_notify_both_ways() {
+        for ending in [Ending::CloseNotify, Ending::CloseNotifyOnly] {
+            let (addr, der, seen) = tls_server(ending);
+            trust(&[der]).unwrap();
+            let url = format!("https://{addr}/");
+            let started = Instant::now();
+            let page = block_on(async move { get_page(&url).await });
+            let page = page.unwrap().unwrap();
+            assert_eq!(page.body, b"until the end", "{ending:?}");
+            // Not held until the server's TCP end, 5 s later.
+            assert!(started.elapsed() < Duration::from_secs(2), "{ending:?}");
+            // We sent ours: the server read it as the end of the stream.
+            let end = seen.recv_timeout(Duration::from_secs(5)).unwrap();
+            assert_eq!(end, "client end: Ok(0)", "{ending:?}");
+        }
     }
 
     #[test]
     fn a_tls_stream_cut_without_close_notify_is_an_error() {
-        for close_notify in [true, false] {
-            let (addr, der) = tls_server(close_notify);
-            trust(&[der]).unwrap();
-            let url = format!("https://{addr}/");
-            let page = block_on(async move { get_page(&url).await });
-            match (close_notify, page.unwrap()) {
-                (true, Ok(page)) => assert_eq!(page.body, b"until the end"),
-                (false, Err(e)) => {
-                    assert_eq!(e.kind(), ErrorKind::UnexpectedEof, "{e}");
-                }
-                (_, page) => panic!("close_notify {close_notify}: {page:?}"),
-            }
+        let (addr, der, _) = tls_server(Ending::Cut);
+        trust(&[der]).unwrap();
+        let url = format!("https://{addr}/");
+        let page = block_on(async move { get_page(&url).await }).unwrap();
+        let error = page.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::UnexpectedEof, "{error}");
+        let message = error.to_string();
+        assert!(
+            message.contains("without ending its TLS session"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_certificate_we_refuse_gets_an_alert() {
+        let (addr, _der, seen) = tls_server(Ending::CloseNotify);
+        trust(&[]).unwrap();
+        let url = format!("https://{addr}/");
+        let page = block_on(async move { get_page(&url).await }).unwrap();
+        assert!(page.unwrap_err().to_string().contains("UnknownIssuer"));
+        // The server heard why, rather than a reset.
+        let end = seen.recv_timeout(Duration::from_secs(5)).unwrap();
+        assert!(end.contains("UnknownCA"), "{end}");
+    }
+
+    #[test]
+    fn options_set_the_bound() {
+        let args = |a: &[&str]| -> Vec<String> {
+            a.iter().map(|s| s.to_string()).collect()
+        };
+        let parsed = parse_options(&args(&["--concurrency", "7", "p"]));
+        assert_eq!(parsed.unwrap(), (7, vec!["p".to_string()]));
+        assert_eq!(parse_options(&args(&["p"])).unwrap().0, CONCURRENT);
+        for bad in [&["--concurrency", "0"][..], &["--concurrency"], &["--x"]] {
+            assert!(parse_options(&args(bad)).is_err(), "{bad:?}");
         }
     }
 
@@ -3247,7 +3351,7 @@ mod tests {
     }
 
     #[test]
-    fn a_permit_granted_to_a_dropped_waiter_goes_on() {
+    fn a_dropped_waiter_loses_no_permit() {
         let free = block_on(async {
             let permits = Permits::new(1);
             let mut cx = Context::from_waker(Waker::noop());
@@ -3260,9 +3364,17 @@ mod tests {
             let mut next = pin!(permits.acquire());
             // Ready, and the permit it gave is dropped at once.
             assert!(next.as_mut().poll(&mut cx).is_ready(), "permit lost");
+            // One dropped before its turn came leaves the queue: the
+            // permit is not handed to it.
+            let held = permits.acquire().await;
+            {
+                let mut waiting = pin!(permits.acquire());
+                assert!(waiting.as_mut().poll(&mut cx).is_pending());
+            }
+            drop(held);
             permits.free.get()
         });
-        assert_eq!(free.unwrap(), 1);
+        assert_eq!(free.unwrap(), 1, "permit handed to a dropped waiter");
     }
 
     #[test]
