@@ -78,8 +78,24 @@ fn server(n: usize) -> (sequential::planet_server::Server, Vec<Url>) {
     (server, urls)
 }
 
-/// One run of one scraper: wall time and every request's (url, start, end).
-type Run = (Duration, Vec<(String, Duration, Duration)>);
+/// One run of one scraper: its wall time, the process's CPU time over
+/// the same span, and every request's (url, start, end).
+type Run = (Duration, Duration, Vec<(String, Duration, Duration)>);
+
+/// Wall time and the process's CPU time, from the same start: both
+/// cover the scrape alone, not the server's start or the client's set-up.
+struct Stopwatch(Instant, Duration);
+
+impl Stopwatch {
+    fn start() -> Stopwatch {
+        Stopwatch(Instant::now(), crate::sys::process_cpu("self"))
+    }
+
+    fn stop(&self) -> (Duration, Duration) {
+        let cpu = crate::sys::process_cpu("self").saturating_sub(self.1);
+        (self.0.elapsed(), cpu)
+    }
+}
 
 fn check(ok: usize, n: usize, series: &str) {
     assert_eq!(ok, n, "{series}: every planet must be scraped");
@@ -87,31 +103,35 @@ fn check(ok: usize, n: usize, series: &str) {
 
 fn run(series: &str, n: usize) -> Run {
     let (_server, urls) = server(n);
+    // The previous run's server ends on a thread of its own, after its
+    // `Server` is dropped: give it time, so that its CPU time is not
+    // counted in this run's.
+    std::thread::sleep(Duration::from_millis(200));
     match series {
         SEQUENTIAL => {
             let client = sequential::client(TIMEOUT, &[]);
             let log = sequential::Log::new();
-            let start = Instant::now();
+            let watch = Stopwatch::start();
             let rows = sequential::scrape(&client, &urls, &log);
-            let wall = start.elapsed();
+            let (wall, cpu) = watch.stop();
             check(rows.iter().filter(|r| r.found.is_ok()).count(), n, series);
-            (wall, log.requests())
+            (wall, cpu, log.requests())
         }
         THREADS => {
             let client = threads::client(TIMEOUT, &[]);
             let log = threads::Log::new();
-            let start = Instant::now();
+            let watch = Stopwatch::start();
             let rows = threads::scrape(&client, &urls, &log);
-            let wall = start.elapsed();
+            let (wall, cpu) = watch.stop();
             check(rows.iter().filter(|r| r.found.is_ok()).count(), n, series);
-            (wall, log.requests())
+            (wall, cpu, log.requests())
         }
         REACTOR => {
-            let start = Instant::now();
+            let watch = Stopwatch::start();
             let (rows, requests) = reactor::scrape(&urls, n);
-            let wall = start.elapsed();
+            let (wall, cpu) = watch.stop();
             check(rows.iter().filter(|r| r.found.is_ok()).count(), n, series);
-            (wall, requests)
+            (wall, cpu, requests)
         }
         TOKIO | TOKIO_DEFAULT => {
             let rt = tokio::runtime::Runtime::new().unwrap();
@@ -129,17 +149,17 @@ fn run(series: &str, n: usize) -> Run {
                 };
                 let log = Arc::new(tokio_scraper::Log::new());
                 let bar = indicatif::ProgressBar::hidden();
-                let start = Instant::now();
+                let watch = Stopwatch::start();
                 let rows =
                     tokio_scraper::scrape(&client, &urls, limits, &log, &bar)
                         .await;
-                let wall = start.elapsed();
+                let (wall, cpu) = watch.stop();
                 check(
                     rows.iter().filter(|r| r.found.is_ok()).count(),
                     n,
                     series,
                 );
-                (wall, log.requests())
+                (wall, cpu, log.requests())
             })
         }
         _ => unreachable!("unknown scraper {series}"),
@@ -167,10 +187,9 @@ pub fn measure(mode: Mode) -> Results {
             let mut samples = Vec::new();
             let mut cpu = Vec::new();
             for _ in 0..runs {
-                let before = crate::sys::process_cpu("self");
-                samples.push(run(series, n).0.as_nanos() as f64);
-                cpu.push((crate::sys::process_cpu("self") - before).as_nanos()
-                    as f64);
+                let (wall, cpu_time, _) = run(series, n);
+                samples.push(wall.as_nanos() as f64);
+                cpu.push(cpu_time.as_nanos() as f64);
             }
             eprintln!("scraper: {series}, n = {n}: {samples:?}, cpu {cpu:?}");
             points.push(Point {
@@ -196,8 +215,10 @@ pub fn measure(mode: Mode) -> Results {
              server in the same process (its listen backlog raised to 4096), \
              {} ms per response, healthy planets; a sample is the wall time of one whole run (all n \
              planets and their first articles), a fresh server per run; \
-             tokio's bound on concurrent planets set to n, and to its \
-             default of 100 in the series that says so; {} runs per \
+             the reactor's and tokio's bounds on concurrent planets set to \
+             n, and tokio's to its default of 100 in the series that says \
+             so; the CPU time covers the same span as the wall time, the \
+             scrape alone; {} runs per \
              point ({}), fewer for the slow sequential ones; the CPU time \
              is that of the whole process (scraper and server), from \
              /proc/self/stat in steps of 10 ms",
@@ -216,7 +237,7 @@ pub fn measure(mode: Mode) -> Results {
 pub fn timeline(mode: Mode) -> Results {
     let mut points = Vec::new();
     for series in [SEQUENTIAL, REACTOR, TOKIO] {
-        let (_, mut requests) = run(series, 10);
+        let (_, _, mut requests) = run(series, 10);
         requests.sort_by_key(|r| r.1);
         for (i, (_url, start, end)) in requests.into_iter().enumerate() {
             points.push(Point {

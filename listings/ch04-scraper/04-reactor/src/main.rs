@@ -126,10 +126,16 @@ impl Transport {
         // them as it bounds plain bytes. Before the handshake is done,
         // rustls keeps them itself, up to `MAX_OUTBOX` (`Tls::wrap`).
         for piece in data.chunks(16 * 1024) {
-            if tls.borrow_mut().writer().write_all(piece).is_err() {
-                let mut outbox = self.outbox.borrow_mut();
-                outbox.overflow = true; // As a full outbox would.
-                return self.mark_dirty(&mut outbox);
+            match tls.borrow_mut().writer().write_all(piece) {
+                Ok(()) => {}
+                // rustls's buffer is full: as a full outbox would.
+                Err(e) if e.kind() == ErrorKind::WriteZero => {
+                    let mut outbox = self.outbox.borrow_mut();
+                    outbox.overflow = true;
+                    return self.mark_dirty(&mut outbox);
+                }
+                // The session failed: `Tls` closes the connection.
+                Err(_) => return,
             }
             self.flush_tls();
         }
@@ -144,6 +150,15 @@ impl Transport {
         drop(tls);
         if !records.is_empty() {
             self.write_raw(&records);
+        }
+    }
+
+    /// Ends the TLS session, if any, before the TCP end: so that the
+    /// peer can tell the end from a cut.
+    fn end_tls(&self) {
+        if let Some(tls) = &self.tls {
+            tls.borrow_mut().send_close_notify();
+            self.flush_tls();
         }
     }
     // ANCHOR_END: tls-write
@@ -200,15 +215,6 @@ impl Transport {
         let mut outbox = self.outbox.borrow_mut();
         outbox.producing = false;
         self.mark_dirty(&mut outbox);
-    }
-
-    /// Ends the TLS session, if any, before the TCP end: so that the
-    /// peer can tell the end from a cut.
-    fn end_tls(&self) {
-        if let Some(tls) = &self.tls {
-            tls.borrow_mut().send_close_notify();
-            self.flush_tls();
-        }
     }
 
     /// Puts the connection on the reactor's list, once.
@@ -1130,6 +1136,8 @@ impl Tls {
             let state = match session.process_new_packets() {
                 Ok(state) => state,
                 Err(e) => {
+                    // Good records before the bad one gave plaintext.
+                    let _ = session.reader().read_to_end(&mut plaintext);
                     let e = invalid(&format!("TLS: {e}"));
                     return (plaintext, Some(e));
                 }
@@ -1159,8 +1167,10 @@ impl Protocol for Tls {
             self.inner.data_received(&self.plain, &plaintext);
         }
         if let Some(e) = error {
-            // The alert that rustls queued goes out, then the TCP end.
+            // The alert that rustls queued goes out, then the TCP end,
+            // even under a producer: nothing more can be sent.
             self.error = Some(e);
+            self.plain.unregister_producer();
             return self.plain.lose_connection();
         }
         if self.closed && !was_closed {
@@ -3209,9 +3219,10 @@ mod tests {
     /// How `tls_server` ends its response.
     #[derive(Clone, Copy, Debug, PartialEq)]
     enum Ending {
-        /// `close_notify`, then the TCP end.
+        /// `close_notify`, then at once the TCP end.
         CloseNotify,
-        /// `close_notify`, and the TCP connection kept open for 5 s.
+        /// `close_notify`; then it waits for the client's end, and keeps
+        /// the TCP connection open 5 s more.
         CloseNotifyOnly,
         /// The TCP end alone: a cut, for all the client can tell.
         Cut,
@@ -3258,8 +3269,13 @@ mod tests {
                 let response = b"HTTP/1.1 200 OK\r\n\r\nuntil the end";
                 tls.write_all(response).await.unwrap();
                 tls.flush().await.unwrap();
-                if ending == Ending::Cut {
-                    return Ok(()); // Dropped: the TCP end alone.
+                match ending {
+                    Ending::Cut => return Ok(()), // Dropped: TCP alone.
+                    Ending::CloseNotify => {
+                        let _ = tls.shutdown().await; // Both, at once.
+                        return Ok(());
+                    }
+                    Ending::CloseNotifyOnly => {}
                 }
                 tls.get_mut().1.send_close_notify();
                 tls.flush().await.unwrap(); // The TCP end stays open.
@@ -3267,9 +3283,7 @@ mod tests {
                 // reads as the end of the stream; a bare close, an error.
                 let end = tls.read(&mut request).await;
                 let _ = saw.send(format!("client end: {end:?}"));
-                if ending == Ending::CloseNotifyOnly {
-                    tokio::time::sleep(Duration::from_secs(5)).await;
-                }
+                tokio::time::sleep(Duration::from_secs(5)).await;
                 Ok(())
             })
         });
@@ -3290,9 +3304,11 @@ mod tests {
             assert_eq!(page.body, b"until the end", "{ending:?}");
             // Not held until the server's TCP end, 5 s later.
             assert!(started.elapsed() < Duration::from_secs(2), "{ending:?}");
-            // We sent ours: the server read it as the end of the stream.
-            let end = seen.recv_timeout(Duration::from_secs(5)).unwrap();
-            assert_eq!(end, "client end: Ok(0)", "{ending:?}");
+            if ending == Ending::CloseNotifyOnly {
+                // We sent ours: the server read it as the end of stream.
+                let end = seen.recv_timeout(Duration::from_secs(5));
+                assert_eq!(end.unwrap(), "client end: Ok(0)");
+            }
         }
     }
 
