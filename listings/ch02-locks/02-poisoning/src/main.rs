@@ -3,7 +3,8 @@ use std::sync::Mutex;
 use std::thread;
 
 /// Replaces the default panic message with the same text minus its note
-/// about `RUST_BACKTRACE`, so that the output is the same on every machine.
+/// about `RUST_BACKTRACE` and the thread's id (printed since Rust 1.91),
+/// so that the output is the same on every run and machine.
 fn short_panic_messages() {
     panic::set_hook(Box::new(|info| {
         let current = thread::current();
