@@ -37,7 +37,8 @@ fn medians(r: &Results, a: (&str, u64), b: (&str, u64)) -> Option<(f64, f64)> {
 
 pub fn all() -> Vec<Claim> {
     use crate::memory::{PARKED_TASKS, PARKED_THREADS};
-    use crate::micro::{PINGPONG_CROSSBEAM, PINGPONG_CT, TASKS_MT, THREADS};
+    use crate::micro::{PINGPONG_CROSSBEAM, PINGPONG_CT, PINGPONG_STD};
+    use crate::micro::{TASKS_MT, THREADS};
     use crate::scraper::THREADS as PER_PLANET;
     use crate::scraper::{REACTOR, SEQUENTIAL, TOKIO, TOKIO_DEFAULT, cpu};
     // WAYS: racy, Mutex, atomic, per-thread, owner, tasks.
@@ -359,6 +360,19 @@ pub fn all() -> Vec<Claim> {
             // crossbeam one (1.18 in the recorded run): outside the spread.
             bound: Bound::AtLeast(1.1),
             ratio: |r| medians(r, (PINGPONG_CROSSBEAM, 2), (PINGPONG_CT, 2)),
+        },
+        Claim {
+            bench: "handoff-parking",
+            text: "Waiting for each reply over crossbeam's channel, the main \
+                   thread parked in the kernel {ratio} times per round trip",
+            bound: Bound::CountBetween(0.0, 0.1),
+            ratio: |r| Some((r.point(PINGPONG_CROSSBEAM, 2)?.median(), 1.0)),
+        },
+        Claim {
+            bench: "handoff-parking",
+            text: "Over std's channel, it parked {ratio} times per round trip",
+            bound: Bound::CountBetween(0.5, 1.0),
+            ratio: |r| Some((r.point(PINGPONG_STD, 2)?.median(), 1.0)),
         },
         Claim {
             bench: "memory",

@@ -21,6 +21,7 @@ use std::path::PathBuf;
 pub const BENCHES: &[&str] = &[
     "spawn",
     "handoff",
+    "handoff-parking",
     "memory",
     "thread-limit",
     "latency",
@@ -45,6 +46,7 @@ pub fn run(bench: &str, mode: micro::Mode) -> Option<results::Results> {
     Some(match bench {
         "spawn" => micro::spawn(mode),
         "handoff" => micro::handoff(mode),
+        "handoff-parking" => return micro::handoff_parking(mode),
         "memory" => memory::measure(mode),
         "thread-limit" => memory::limit(mode),
         "latency" => latency::measure(mode),

@@ -277,6 +277,49 @@ fn pingpong_tasks(rt: &tokio::runtime::Runtime, iters: u64) -> Duration {
     })
 }
 
+/// How often the main thread parks in the kernel per round trip, over
+/// each channel between threads: the voluntary context switches it makes
+/// during 100 000 round trips, divided by their number. `None` where the
+/// count cannot be read (see `sys::thread_voluntary_switches`).
+pub fn handoff_parking(mode: Mode) -> Option<Results> {
+    const TRIPS: u64 = 100_000;
+    let runs = if mode == Mode::Quick { 5 } else { 15 };
+    let channels: [(&str, fn(u64) -> Duration); 2] = [
+        (PINGPONG_CROSSBEAM, pingpong_crossbeam),
+        (PINGPONG_STD, pingpong_std),
+    ];
+    let mut points = Vec::new();
+    for (series, pingpong) in channels {
+        let mut samples = Vec::new();
+        for _ in 0..runs {
+            let before = crate::sys::thread_voluntary_switches()?;
+            pingpong(TRIPS);
+            let after = crate::sys::thread_voluntary_switches()?;
+            samples.push(after.saturating_sub(before) as f64 / TRIPS as f64);
+        }
+        points.push(Point {
+            series: series.into(),
+            x: 2,
+            samples,
+            runs: 0,
+        });
+    }
+    Some(Results {
+        bench: "handoff-parking".into(),
+        machine: Machine::this(),
+        mode: mode.name().into(),
+        method: format!(
+            "the round trips of the hand-off benchmark, {TRIPS} per run, \
+             {runs} runs per channel; a sample is the number of voluntary \
+             context switches the main thread made in one run (from \
+             /proc/thread-self/status), divided by the round trips: how \
+             often it parked in the kernel to wait for a reply"
+        ),
+        unit: "per".into(),
+        points,
+    })
+}
+
 pub fn handoff(mode: Mode) -> Results {
     let mt = tokio::runtime::Runtime::new().unwrap();
     let ct = tokio::runtime::Builder::new_current_thread()

@@ -42,6 +42,7 @@ pub fn fmt_value(unit: &str, v: f64) -> String {
             }
         }
         "count" => format!("{v:.0}"),
+        "per" => format!("{v:.3}"),
         "bytes" => {
             if v >= 1024.0 * 1024.0 {
                 format!("{:.1} MiB", v / (1024.0 * 1024.0))
@@ -645,6 +646,17 @@ pub fn render_all(root: &Path) -> Result<Files, Vec<String>> {
                         "hand-off",
                         "round trip",
                         "median, and below it min–max over the samples",
+                    ),
+                );
+            }
+            "handoff-parking" => {
+                files.insert(
+                    out("handoff-parking.md"),
+                    list(
+                        &r,
+                        "hand-off",
+                        "the main thread parked, per round trip",
+                        "median, and below it min–max over the runs",
                     ),
                 );
             }

@@ -16,3 +16,15 @@ pub fn process_cpu(pid: &str) -> Duration {
     let ticks = tick(11).unwrap_or(0) + tick(12).unwrap_or(0);
     Duration::from_millis(ticks * 10)
 }
+
+/// How many times the calling thread has given up its core of its own
+/// accord (`voluntary_ctxt_switches` in `/proc/thread-self/status`): each
+/// time it blocked in the kernel, parked on a futex say. `None` where
+/// there is no such file (Linux before 3.17, or another system).
+pub fn thread_voluntary_switches() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/thread-self/status").ok()?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("voluntary_ctxt_switches:"))?;
+    line.split(':').nth(1)?.trim().parse().ok()
+}
