@@ -284,7 +284,8 @@ fn pingpong_tasks(rt: &tokio::runtime::Runtime, iters: u64) -> Duration {
 pub fn handoff_parking(mode: Mode) -> Option<Results> {
     const TRIPS: u64 = 100_000;
     let runs = if mode == Mode::Quick { 5 } else { 15 };
-    let channels: [(&str, fn(u64) -> Duration); 2] = [
+    type PingPong = fn(u64) -> Duration;
+    let channels: [(&str, PingPong); 2] = [
         (PINGPONG_CROSSBEAM, pingpong_crossbeam),
         (PINGPONG_STD, pingpong_std),
     ];
