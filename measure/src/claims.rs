@@ -356,8 +356,9 @@ pub fn all() -> Vec<Claim> {
             text: "A round trip between two threads over crossbeam channels \
                    took {ratio} times as long as one between two tasks on a \
                    current-thread runtime",
-            // Below the ratio of the slowest task sample to the fastest
-            // crossbeam one (1.18 in the recorded run): outside the spread.
+            // Below the ratio of the fastest crossbeam sample to the
+            // slowest task one (1.18 in the recorded run): outside the
+            // spread.
             bound: Bound::AtLeast(1.1),
             ratio: |r| medians(r, (PINGPONG_CROSSBEAM, 2), (PINGPONG_CT, 2)),
         },

@@ -4,7 +4,8 @@ use std::thread;
 
 // ANCHOR: here
 /// Four threads that each add one, through an `Arc`: no scope, so each
-/// thread owns a handle on the counter, and the last one frees it.
+/// thread owns a handle on the counter; whoever drops the last handle
+/// frees it.
 fn with_a_mutex() -> u64 {
     let counter = Arc::new(Mutex::new(0u64));
     let threads: Vec<_> = (0..4)
@@ -16,7 +17,9 @@ fn with_a_mutex() -> u64 {
     for thread in threads {
         thread.join().unwrap();
     }
-    *counter.lock().unwrap()
+    // The threads are done, and their handles gone: ours is the last,
+    // and `into_inner` takes the mutex out of it.
+    Arc::into_inner(counter).unwrap().into_inner().unwrap()
 }
 
 /// The same with an atomic, which is `Sync` on its own.
