@@ -1,0 +1,44 @@
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The top of the stack; when it is empty, refills it and returns 0.
+/// The same code as in the edition-2024 listing; clippy's `if_let_mutex`
+/// warns of what it does in this edition.
+#[allow(clippy::if_let_mutex)]
+fn pop_or_refill(stack: &Mutex<Vec<u32>>) -> u32 {
+    if let Some(top) = stack.lock().unwrap().pop() {
+        top // The guard made in the condition still lives here...
+    } else {
+        // ...and, in the 2021 edition, here too: a deadlock.
+        stack.lock().unwrap().push(1);
+        0
+    }
+}
+
+/// `pop_or_refill` on an empty stack, on a thread of its own, waited for
+/// one second at most.
+fn try_refill() -> Result<u32, RecvTimeoutError> {
+    let (done, finished) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(pop_or_refill(&Mutex::new(Vec::new())));
+    });
+    finished.recv_timeout(Duration::from_secs(1))
+}
+
+fn main() {
+    match try_refill() {
+        Ok(n) => println!("refilled, returned {n}"),
+        Err(_) => println!("still waiting after 1 s: deadlocked"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_2021_the_else_branch_deadlocks() {
+        assert_eq!(try_refill(), Err(RecvTimeoutError::Timeout));
+    }
+}
