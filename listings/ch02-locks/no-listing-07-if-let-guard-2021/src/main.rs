@@ -1,12 +1,11 @@
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::Mutex;
 use std::time::Duration;
 
 /// The top of the stack; when it is empty, refills it and returns 0.
 /// The same code as in the edition-2024 listing; clippy's `if_let_mutex`
-/// warns of what it does in this edition.
+/// refuses it in this edition, as an error.
 #[allow(clippy::if_let_mutex)]
-fn pop_or_refill(stack: &Mutex<Vec<u32>>) -> u32 {
+fn pop_or_refill(stack: &std::sync::Mutex<Vec<u32>>) -> u32 {
     if let Some(top) = stack.lock().unwrap().pop() {
         top // The guard made in the condition still lives here...
     } else {
@@ -21,7 +20,7 @@ fn pop_or_refill(stack: &Mutex<Vec<u32>>) -> u32 {
 fn try_refill() -> Result<u32, RecvTimeoutError> {
     let (done, finished) = mpsc::channel();
     std::thread::spawn(move || {
-        let _ = done.send(pop_or_refill(&Mutex::new(Vec::new())));
+        let _ = done.send(pop_or_refill(&Default::default()));
     });
     finished.recv_timeout(Duration::from_secs(1))
 }
