@@ -28,7 +28,12 @@ fn try_refill() -> Result<u32, RecvTimeoutError> {
 fn main() {
     match try_refill() {
         Ok(n) => println!("refilled, returned {n}"),
-        Err(_) => println!("still waiting after 1 s: deadlocked"),
+        Err(RecvTimeoutError::Timeout) => {
+            println!("still waiting after 1 s: deadlocked")
+        }
+        Err(RecvTimeoutError::Disconnected) => {
+            println!("the second lock() panicked")
+        }
     }
 }
 

@@ -85,4 +85,29 @@ mod tests {
         assert_eq!(received.lines().count(), 200);
         assert!(none_cut_in_two(&received));
     }
+
+    /// Senders cancelled while they wait cut no message.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn a_cancelled_sender_cuts_nothing() {
+        let (ours, mut theirs) = tokio::io::duplex(64);
+        let (inbox, messages) = mpsc::channel(16);
+        tokio::spawn(owner(ours, messages));
+        let reader = tokio::spawn(async move {
+            let mut received = String::new();
+            theirs.read_to_string(&mut received).await.unwrap();
+            received
+        });
+        let tasks: Vec<_> = (0..100)
+            .map(|id| tokio::spawn(send(inbox.clone(), id)))
+            .collect();
+        drop(inbox);
+        // Wherever each is: waiting to send, or waiting for its answer.
+        for (i, task) in tasks.into_iter().enumerate() {
+            if i % 2 == 0 {
+                task.abort();
+            }
+        }
+        let received = reader.await.unwrap();
+        assert!(none_cut_in_two(&received), "{received}");
+    }
 }
