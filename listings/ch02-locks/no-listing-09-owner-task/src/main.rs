@@ -4,6 +4,7 @@ use std::io;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
 
 // ANCHOR: here
 /// A two-line message for the connection's owner, and where to send the
@@ -35,8 +36,10 @@ async fn send(inbox: mpsc::Sender<Message>, id: usize) -> io::Result<()> {
 }
 // ANCHOR_END: here
 
-/// Starts `senders` tasks and the owner, and returns what arrived.
-async fn send_all(senders: usize) -> String {
+/// Starts the owner of a connection and a reader of its other end: the
+/// owner's inbox, and what the reader will have read once the owner is
+/// gone.
+fn start() -> (mpsc::Sender<Message>, JoinHandle<String>) {
     let (ours, mut theirs) = tokio::io::duplex(64);
     let (inbox, messages) = mpsc::channel(16);
     tokio::spawn(owner(ours, messages));
@@ -45,6 +48,12 @@ async fn send_all(senders: usize) -> String {
         theirs.read_to_string(&mut received).await.unwrap();
         received
     });
+    (inbox, reader)
+}
+
+/// Starts `senders` tasks and the owner, and returns what arrived.
+async fn send_all(senders: usize) -> String {
+    let (inbox, reader) = start();
     let tasks: Vec<_> = (0..senders)
         .map(|id| tokio::spawn(send(inbox.clone(), id)))
         .collect();
@@ -89,14 +98,7 @@ mod tests {
     /// Senders cancelled while they wait cut no message.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn a_cancelled_sender_cuts_nothing() {
-        let (ours, mut theirs) = tokio::io::duplex(64);
-        let (inbox, messages) = mpsc::channel(16);
-        tokio::spawn(owner(ours, messages));
-        let reader = tokio::spawn(async move {
-            let mut received = String::new();
-            theirs.read_to_string(&mut received).await.unwrap();
-            received
-        });
+        let (inbox, reader) = start();
         let tasks: Vec<_> = (0..100)
             .map(|id| tokio::spawn(send(inbox.clone(), id)))
             .collect();

@@ -1750,19 +1750,24 @@ mod tests {
         assert!(request.contains(&format!("\r\nHost: {addr}\r\n")));
     }
 
-    #[test]
-    fn a_silent_server_times_out() {
-        let _s = serial();
-        let server = canned_open(Vec::new()); // Accepts, says nothing.
-        let idle = Duration::from_millis(200);
+    /// Checks that a GET of `addr`, allowed `idle` without a byte (and
+    /// 5 s in all), fails with `TimedOut` after `idle` and well before 5x.
+    fn times_out_when_idle(addr: SocketAddr, idle: Duration) {
         let timeouts = Timeouts {
             idle,
             total: Duration::from_secs(5),
         };
         let t = Instant::now();
-        let e = fetch_with("GET", &url(server), timeouts).unwrap_err();
+        let e = fetch_with("GET", &url(addr), timeouts).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
         assert!(t.elapsed() >= idle && t.elapsed() < 5 * idle);
+    }
+
+    #[test]
+    fn a_silent_server_times_out() {
+        let _s = serial();
+        let server = canned_open(Vec::new()); // Accepts, says nothing.
+        times_out_when_idle(server, Duration::from_millis(200));
     }
 
     #[test]
@@ -1846,15 +1851,7 @@ mod tests {
             })
             .collect();
         assert!(fillers.len() < 4, "the queue never filled");
-        let idle = Duration::from_millis(300);
-        let timeouts = Timeouts {
-            idle,
-            total: Duration::from_secs(5),
-        };
-        let t = Instant::now();
-        let e = fetch_with("GET", &url(addr), timeouts).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
-        assert!(t.elapsed() >= idle && t.elapsed() < 5 * idle);
+        times_out_when_idle(addr, Duration::from_millis(300));
     }
 
     #[test]

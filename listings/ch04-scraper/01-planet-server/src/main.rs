@@ -920,14 +920,20 @@ mod tests {
         planet_server::start(listener, config).unwrap()
     }
 
+    /// A connection to `server`, whose reads and writes give up after
+    /// `wait`.
+    fn connect(server: &Server, wait: Duration) -> TcpStream {
+        let addr = server.base.trim_start_matches("http://");
+        let stream = TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(wait)).unwrap();
+        stream.set_write_timeout(Some(wait)).unwrap();
+        stream
+    }
+
     /// Sends `requests` on one connection and returns all that comes back
     /// before the server closes it or one second of silence.
     fn exchange(server: &Server, requests: &str) -> Vec<u8> {
-        let addr = server.base.trim_start_matches("http://");
-        let mut stream = TcpStream::connect(addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(1)))
-            .unwrap();
+        let mut stream = connect(server, Duration::from_secs(1));
         stream.write_all(requests.as_bytes()).unwrap();
         let mut received = Vec::new();
         let mut buf = [0; 65536];
@@ -1047,14 +1053,7 @@ mod tests {
     #[test]
     fn an_endless_request_line_is_cut_off() {
         let server = server(0, vec![]);
-        let addr = server.base.trim_start_matches("http://");
-        let mut stream = TcpStream::connect(addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        stream
-            .set_write_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
+        let mut stream = connect(&server, Duration::from_secs(5));
         let t = Instant::now();
         let chunk = [b'a'; 64 * 1024];
         // Once the server has closed, a write fails (a reset).
@@ -1075,11 +1074,7 @@ mod tests {
     #[test]
     fn header_bytes_that_are_not_utf8_are_served() {
         let server = server(0, vec![]);
-        let addr = server.base.trim_start_matches("http://");
-        let mut stream = TcpStream::connect(addr).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
+        let mut stream = connect(&server, Duration::from_secs(5));
         let request = b"GET /planet/0 HTTP/1.1\r\nX-Name: M\xfcller\r\n\
                         Connection: close\r\n\r\n";
         stream.write_all(request).unwrap();
@@ -1139,8 +1134,7 @@ mod tests {
     #[test]
     fn early_hints_come_early() {
         let server = server(400, vec![(0, Fault::EarlyHints)]);
-        let addr = server.base.trim_start_matches("http://");
-        let mut stream = TcpStream::connect(addr).unwrap();
+        let mut stream = connect(&server, Duration::from_secs(5));
         let started = Instant::now();
         stream.write_all(b"GET /planet/0 HTTP/1.1\r\n\r\n").unwrap();
         let mut buf = [0; 1024];
