@@ -2,41 +2,121 @@
 //! contention listing, benchmarked by criterion. The code measured is the
 //! listing's own file, compiled here through `#[path]`, so the book's code
 //! and the measured code cannot drift apart.
+//!
+//! Each way returns the time its counting took, from the first worker's
+//! start (all released together) to the complete count; that is what the
+//! main series time. Two more series time the racy and the Mutex versions
+//! the way the seed's article did, from the first spawn to the last join.
+//! A last series records the share of increments the racy version lost in
+//! the very runs that were timed.
 
 #[path = "../../listings/ch02-locks/05-contention/src/counters.rs"]
 #[allow(dead_code)]
 mod counters;
 
 use crate::micro::{Mode, run_group};
-use crate::results::{Machine, Results};
+use crate::results::{Machine, Point, Results};
 use criterion::BenchmarkId;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 /// Increments per measurement, split evenly between the threads, as in the
 /// seed's 100 threads x 1000 increments.
 pub const TOTAL: u64 = 100_000;
 pub const THREADS: [usize; 5] = [1, 2, 4, 8, 100];
 
-type Way = (&'static str, fn(usize, u64) -> u64);
+pub const RACY: &str = "racy load/store";
+pub const MUTEX: &str = "Mutex";
+pub const ATOMIC: &str = "atomic fetch_add";
+pub const PER_THREAD: &str = "per-thread counts";
+pub const OWNER: &str = "owner thread + channel";
+pub const TASKS: &str = "cooperative tasks";
+/// The racy and Mutex versions timed from the first spawn to the last
+/// join, as the seed's article timed them.
+pub const RACY_WHOLE: &str = "racy, spawn to join";
+pub const MUTEX_WHOLE: &str = "Mutex, spawn to join";
+/// The share of the racy version's increments that were lost, in percent.
+pub const RACY_LOST: &str = "racy: increments lost";
 
-pub const WAYS: [Way; 6] = [
-    ("racy load/store", counters::racy),
-    ("Mutex", counters::mutex),
-    ("atomic fetch_add", counters::atomic),
-    ("per-thread counts", counters::per_thread),
-    ("owner thread + channel", counters::owner),
-    ("cooperative tasks", counters::tasks),
+type Way = fn(usize, u64) -> counters::Tally;
+
+pub const WAYS: [(&str, Way); 6] = [
+    (RACY, counters::racy),
+    (MUTEX, counters::mutex),
+    (ATOMIC, counters::atomic),
+    (PER_THREAD, counters::per_thread),
+    (OWNER, counters::owner),
+    (TASKS, counters::tasks),
+];
+
+const WHOLE: [(&str, Way); 2] =
+    [(RACY_WHOLE, counters::racy), (MUTEX_WHOLE, counters::mutex)];
+
+/// The series in the order the table shows them.
+pub const SERIES: [&str; 9] = [
+    RACY,
+    MUTEX,
+    ATOMIC,
+    PER_THREAD,
+    OWNER,
+    TASKS,
+    RACY_WHOLE,
+    MUTEX_WHOLE,
+    RACY_LOST,
 ];
 
 pub fn measure(mode: Mode) -> Results {
-    let order: Vec<&str> = WAYS.iter().map(|(n, _)| *n).collect();
-    let mut points = run_group(mode, "contention", &order, |g| {
+    // Per thread count: the share lost by each criterion sample of the
+    // racy version (criterion calls the routine once per sample, after
+    // its warm-up calls; the last `samples` calls are the samples).
+    let lost: RefCell<BTreeMap<u64, Vec<f64>>> = RefCell::default();
+    let mut points = run_group(mode, "contention", &SERIES, |g| {
         for (name, way) in WAYS {
+            for threads in THREADS {
+                let per_thread = TOTAL / threads as u64;
+                let expected = per_thread * threads as u64;
+                g.bench_with_input(
+                    BenchmarkId::new(name, threads),
+                    &threads,
+                    |b, &t| {
+                        b.iter_custom(|iters| {
+                            let mut time = Duration::ZERO;
+                            let mut counted = 0;
+                            for _ in 0..iters {
+                                let tally = way(t, per_thread);
+                                time += tally.time;
+                                counted += tally.count;
+                            }
+                            if name == RACY {
+                                let all = expected * iters;
+                                let share = (all - counted) as f64 / all as f64;
+                                lost.borrow_mut()
+                                    .entry(t as u64)
+                                    .or_default()
+                                    .push(100.0 * share);
+                            }
+                            time
+                        })
+                    },
+                );
+            }
+        }
+        for (name, way) in WHOLE {
             for threads in THREADS {
                 let per_thread = TOTAL / threads as u64;
                 g.bench_with_input(
                     BenchmarkId::new(name, threads),
                     &threads,
-                    |b, &t| b.iter(|| way(t, per_thread)),
+                    |b, &t| {
+                        b.iter_custom(|iters| {
+                            let start = Instant::now();
+                            for _ in 0..iters {
+                                std::hint::black_box(way(t, per_thread));
+                            }
+                            start.elapsed()
+                        })
+                    },
                 );
             }
         }
@@ -48,15 +128,30 @@ pub fn measure(mode: Mode) -> Results {
             *s /= increments as f64;
         }
     }
+    for (x, shares) in lost.into_inner() {
+        let keep = shares.len().min(mode.samples());
+        points.push(Point {
+            series: RACY_LOST.into(),
+            x,
+            samples: shares[shares.len() - keep..].to_vec(),
+            runs: 0,
+        });
+    }
     Results {
         bench: "contention".into(),
         machine: Machine::this(),
         mode: mode.name().into(),
         method: format!(
-            "criterion 0.8, {} samples per point; a sample is the mean time \
-             of one run of {TOTAL} increments split evenly over the threads \
-             (or tasks), thread start and join included as in the seed's \
-             timing, divided by the number of increments",
+            "criterion 0.8, {} samples per point; a sample is the mean, over \
+             the runs criterion makes, of one run's time divided by its \
+             {TOTAL} increments (split evenly over the threads or tasks). \
+             A run's time is its counting: from the first worker's start, \
+             all released together once every thread exists (they wait \
+             awake, yielding, not asleep), to the complete count, thread \
+             start and join left out. The two \"spawn to join\" \
+             series time the whole call instead, as the seed's article \
+             did. \"Increments lost\" is the share of the racy version's \
+             increments missing from its counts in the runs of each sample",
             mode.samples()
         ),
         unit: "ns".into(),

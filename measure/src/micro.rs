@@ -126,6 +126,22 @@ pub(crate) fn run_group(
 pub const THREADS: &str = "OS threads";
 pub const TASKS_MT: &str = "tokio tasks, multi-thread runtime";
 pub const TASKS_CT: &str = "tokio tasks, current-thread runtime";
+pub const POOL_JOBS: &str = "jobs on a pool, one thread per core";
+
+#[path = "../../listings/ch01-threads/no-listing-02-thread-pool/src/pool.rs"]
+#[allow(dead_code)]
+mod pool;
+
+/// Hands `n` jobs to the pool and waits until every one has run.
+fn run_on_pool(pool: &pool::Pool, n: u64) {
+    let (done, finished) = crossbeam::channel::unbounded();
+    for i in 0..n {
+        let done = done.clone();
+        pool.execute(move || done.send(black_box(i)).unwrap());
+    }
+    drop(done);
+    for _ in finished {}
+}
 
 fn spawn_threads(n: u64) {
     let handles: Vec<_> = (0..n)
@@ -152,10 +168,13 @@ pub fn spawn(mode: Mode) -> Results {
     let ct = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
+    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+    let pool = pool::Pool::new(cores).expect("the pool's threads");
     let thread_ns = [10, 100, 1_000, 10_000];
     let task_ns = [10, 100, 1_000, 10_000, 100_000];
+    let order = [THREADS, TASKS_MT, TASKS_CT, POOL_JOBS];
     let points =
-        run_group(mode, "spawn", &[THREADS, TASKS_MT, TASKS_CT], |g| {
+        run_group(mode, "spawn", &order, |g| {
             for n in thread_ns {
                 g.bench_with_input(
                     BenchmarkId::new(THREADS, n),
@@ -174,6 +193,11 @@ pub fn spawn(mode: Mode) -> Results {
                     &n,
                     |b, &n| b.iter(|| spawn_tasks(&ct, n)),
                 );
+                g.bench_with_input(
+                    BenchmarkId::new(POOL_JOBS, n),
+                    &n,
+                    |b, &n| b.iter(|| run_on_pool(&pool, n)),
+                );
             }
         });
     Results {
@@ -183,8 +207,10 @@ pub fn spawn(mode: Mode) -> Results {
         method: format!(
             "criterion 0.8, {} samples per point; a sample is the mean time \
              to spawn N and then join all N (threads: std::thread::spawn, \
-             join; tasks: tokio::spawn inside block_on, await each handle), \
-             the runtime built once beforehand",
+             join; tasks: tokio::spawn inside block_on, await each handle; \
+             pool: the book's pool of one thread per core, each job sending \
+             on a channel that the caller drains), the runtime and the pool \
+             built once beforehand",
             mode.samples()
         ),
         unit: "ns".into(),

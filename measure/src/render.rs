@@ -42,6 +42,7 @@ pub fn fmt_value(unit: &str, v: f64) -> String {
             }
         }
         "count" => format!("{v:.0}"),
+        "%" => format!("{v:.1}%"),
         "per" => format!("{v:.3}"),
         "bytes" => {
             if v >= 1024.0 * 1024.0 {
@@ -101,6 +102,36 @@ fn grid(r: &Results, x_name: &str, per_x: bool, cells: &str) -> String {
                 Some(p) => {
                     spread(&r.unit, p, if per_x { x as f64 } else { 1.0 })
                 }
+                None => "not measured".into(),
+            };
+            let _ = write!(row, " {cell} |");
+        }
+        t.push_str(&row);
+        t.push('\n');
+    }
+    t.push_str(&footer(r, cells));
+    t
+}
+
+/// A grid the other way round: one row per series, one column per
+/// parameter value; `unit` gives each series' unit.
+fn by_series(
+    r: &Results,
+    x_name: &str,
+    unit: impl Fn(&str) -> &'static str,
+    cells: &str,
+) -> String {
+    let mut t = header(&r.bench);
+    t.push_str("\n\n");
+    let xs = r.xs();
+    let heads: Vec<String> = xs.iter().map(|x| x.to_string()).collect();
+    let _ = writeln!(t, "| {x_name} | {} |", heads.join(" | "));
+    let _ = writeln!(t, "|---|{}", "---:|".repeat(xs.len()));
+    for s in r.series() {
+        let mut row = format!("| {s} |");
+        for &x in &xs {
+            let cell = match r.point(&s, x) {
+                Some(p) => spread(unit(&s), p, 1.0),
                 None => "not measured".into(),
             };
             let _ = write!(row, " {cell} |");
@@ -621,16 +652,16 @@ pub fn render_all(root: &Path) -> Result<Files, Vec<String>> {
             "spawn" => {
                 files.insert(
                     out("spawn.md"),
-                    grid(&r, "N", false, "time to spawn and join all N, median, and below it min–max over the samples"),
+                    grid(&r, "N", false, "time to start all N and wait for every one (spawn and join, or queue and run on the pool), median, and below it min–max over the samples"),
                 );
                 files.insert(
                     out("spawn.svg"),
                     figure(
                         &r,
                         Figure {
-                            title: "Spawn and join N: cost per thread or task",
-                            x_desc: "N spawned, then joined",
-                            y_desc: "time per thread or task",
+                            title: "Start N and wait for all: cost per thread, task or pooled job",
+                            x_desc: "N started, then waited for",
+                            y_desc: "time per thread, task or job",
                             log_x: true,
                             note: "dots: median; bars: min–max over the samples",
                         },
@@ -720,27 +751,35 @@ pub fn render_all(root: &Path) -> Result<Files, Vec<String>> {
                 );
             }
             "contention" => {
+                use crate::contention::{RACY_LOST, WAYS};
                 files.insert(
                     out("contention.md"),
-                    grid(
+                    by_series(
                         &r,
-                        "threads",
-                        false,
-                        "time per increment (the time for all the increments divided by their number), median, and below it min–max over the samples",
+                        "way of counting / threads",
+                        |s| if s == RACY_LOST { "%" } else { "ns" },
+                        "time per increment (a run's time divided by its \
+                         increments), median, and below it min–max over the \
+                         samples; for the lost increments, the share of \
+                         increments lost",
                     ),
                 );
+                let counting: Vec<Line> = series_lines(&r, false)
+                    .into_iter()
+                    .filter(|(s, _)| WAYS.iter().any(|(w, _)| w == s))
+                    .collect();
                 files.insert(
                     out("contention.svg"),
                     figure(
                         &r,
                         Figure {
-                            title: "Time per increment, by way of counting",
+                            title: "Time per increment while counting, by way of counting",
                             x_desc: "threads (or tasks)",
                             y_desc: "time per increment",
                             log_x: true,
                             note: "dots: median; bars: min–max over the samples",
                         },
-                        series_lines(&r, false),
+                        counting,
                     ),
                 );
             }

@@ -26,6 +26,7 @@ fn execute() -> u64 {
     });
     counter.into_inner()
 }
+// ANCHOR_END: here
 
 fn main() {
     let count = execute();
@@ -33,7 +34,6 @@ fn main() {
     let lost = THREADS * INCREMENTS - count;
     println!("count = {count}, lost updates = {lost}");
 }
-// ANCHOR_END: here
 
 #[cfg(test)]
 mod tests {

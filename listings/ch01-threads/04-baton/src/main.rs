@@ -31,13 +31,13 @@ fn execute() -> u64 {
     });
     counter.get()
 }
+// ANCHOR_END: here
 
 fn main() {
     let count = execute();
     assert_eq!(count, TASKS * INCREMENTS);
     println!("count = {count}");
 }
-// ANCHOR_END: here
 
 #[cfg(test)]
 mod tests {

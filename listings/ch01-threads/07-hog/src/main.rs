@@ -36,7 +36,9 @@ async fn hog(work: Duration) {
         spin(Duration::from_millis(1)); // one millisecond of work
     }
 }
+// ANCHOR_END: here
 
+// ANCHOR: run
 fn worst_lateness(work: Duration, ticks: u32) -> Duration {
     let runtime = Builder::new_current_thread().enable_time().build().unwrap();
     runtime.block_on(async {
@@ -46,7 +48,7 @@ fn worst_lateness(work: Duration, ticks: u32) -> Duration {
         ticker.await.unwrap()
     })
 }
-// ANCHOR_END: here
+// ANCHOR_END: run
 
 fn main() {
     let worst = worst_lateness(HOG, TICKS);

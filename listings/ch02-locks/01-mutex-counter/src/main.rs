@@ -25,13 +25,13 @@ fn execute() -> u64 {
     });
     counter.into_inner().unwrap()
 }
+// ANCHOR_END: here
 
 fn main() {
     let count = execute();
     assert_eq!(count, THREADS * INCREMENTS);
     println!("count = {count}");
 }
-// ANCHOR_END: here
 
 #[cfg(test)]
 mod tests {

@@ -15,7 +15,7 @@ fn short_panic_messages() {
     }));
 }
 
-// ANCHOR: here
+// ANCHOR: transfer
 struct Accounts {
     alice: u64,
     bob: u64,
@@ -29,7 +29,9 @@ fn transfer(accounts: &Mutex<Accounts>, amount: u64, fail_halfway: bool) {
     }
     acc.bob += amount;
 }
+// ANCHOR_END: transfer
 
+// ANCHOR: here
 fn main() {
     short_panic_messages();
     let accounts = Mutex::new(Accounts {

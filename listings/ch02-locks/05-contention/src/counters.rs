@@ -1,80 +1,112 @@
 //! Six ways for many workers to count to the same total. Each function
 //! starts `threads` workers (threads, or tasks for `tasks`), each adds one
-//! `per_thread` times, and the function returns the final count.
+//! `per_thread` times, and the function returns the final count with the
+//! time the counting took.
 
 extern crate crossbeam; // `mdbook test` links crates by name
 extern crate tokio; // `mdbook test` links crates by name
 
 use std::cell::Cell;
 use std::hint::black_box;
+use std::ops::Range;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Barrier, Mutex};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use crossbeam::channel;
 use tokio::runtime::Builder;
 use tokio::task::{self, LocalSet};
 
+// ANCHOR: tally
+/// What a way to count returns: the count it reached, and the time from
+/// the moment the first worker began counting to the moment the count was
+/// complete. Starting and joining the workers is not part of it.
+pub struct Tally {
+    pub count: u64,
+    pub time: Duration,
+}
+
+impl Tally {
+    fn new(count: u64, span: Range<Instant>) -> Tally {
+        let time = span.end.saturating_duration_since(span.start);
+        Tally { count, time }
+    }
+}
+// ANCHOR_END: tally
+
+/// Runs `work` on `threads` threads, which all start at the same moment.
+/// Returns what each of them returned, and the span from the first one's
+/// start to the last one's end.
 // ANCHOR: on-threads
-/// Runs `work` on `threads` threads, which all start at the same moment,
-/// and returns what each of them returned.
-fn on_threads<T: Send>(threads: usize, work: impl Fn() -> T + Sync) -> Vec<T> {
-    let start = Barrier::new(threads);
-    thread::scope(|s| {
+pub fn on_threads<T: Send>(
+    threads: usize,
+    work: impl Fn() -> T + Sync,
+) -> (Vec<T>, Range<Instant>) {
+    let arrived = AtomicUsize::new(0);
+    let runs: Vec<(T, Instant, Instant)> = thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {
-                    start.wait();
-                    work()
+                    arrived.fetch_add(1, Relaxed);
+                    while arrived.load(Relaxed) < threads {
+                        thread::yield_now();
+                    }
+                    let began = Instant::now();
+                    (work(), began, Instant::now())
                 })
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap()).collect()
-    })
+    });
+    let now = Instant::now(); // The span of no threads at all is empty.
+    let first = runs.iter().map(|r| r.1).min().unwrap_or(now);
+    let last = runs.iter().map(|r| r.2).max().unwrap_or(now);
+    (runs.into_iter().map(|r| r.0).collect(), first..last)
 }
 // ANCHOR_END: on-threads
 
 // ANCHOR: racy
-pub fn racy(threads: usize, per_thread: u64) -> u64 {
+pub fn racy(threads: usize, per_thread: u64) -> Tally {
     let counter = AtomicU64::new(0);
-    on_threads(threads, || {
+    let (_, span) = on_threads(threads, || {
         for _ in 0..per_thread {
             let v = counter.load(Relaxed);
             counter.store(v + 1, Relaxed); // Updates can be lost here.
         }
     });
-    counter.into_inner()
+    Tally::new(counter.into_inner(), span)
 }
 // ANCHOR_END: racy
 
 // ANCHOR: mutex
-pub fn mutex(threads: usize, per_thread: u64) -> u64 {
+pub fn mutex(threads: usize, per_thread: u64) -> Tally {
     let counter = Mutex::new(0);
-    on_threads(threads, || {
+    let (_, span) = on_threads(threads, || {
         for _ in 0..per_thread {
             *counter.lock().unwrap() += 1;
         }
     });
-    counter.into_inner().unwrap()
+    Tally::new(counter.into_inner().unwrap(), span)
 }
 // ANCHOR_END: mutex
 
 // ANCHOR: atomic
-pub fn atomic(threads: usize, per_thread: u64) -> u64 {
+pub fn atomic(threads: usize, per_thread: u64) -> Tally {
     let counter = AtomicU64::new(0);
-    on_threads(threads, || {
+    let (_, span) = on_threads(threads, || {
         for _ in 0..per_thread {
             counter.fetch_add(1, Relaxed);
         }
     });
-    counter.into_inner()
+    Tally::new(counter.into_inner(), span)
 }
 // ANCHOR_END: atomic
 
 // ANCHOR: per-thread
-pub fn per_thread(threads: usize, per_thread: u64) -> u64 {
-    let counts = on_threads(threads, || {
+pub fn per_thread(threads: usize, per_thread: u64) -> Tally {
+    let (counts, span) = on_threads(threads, || {
         let mut count = 0;
         for _ in 0..per_thread {
             // `black_box` keeps the optimiser from replacing the loop with
@@ -83,12 +115,12 @@ pub fn per_thread(threads: usize, per_thread: u64) -> u64 {
         }
         count
     });
-    counts.iter().sum()
+    Tally::new(counts.iter().sum(), span)
 }
 // ANCHOR_END: per-thread
 
 // ANCHOR: owner
-pub fn owner(threads: usize, per_thread: u64) -> u64 {
+pub fn owner(threads: usize, per_thread: u64) -> Tally {
     // At most 1024 increments wait in the channel: a worker that gets too
     // far ahead of the owner waits for it to catch up.
     let (tx, rx) = channel::bounded(1024);
@@ -98,24 +130,25 @@ pub fn owner(threads: usize, per_thread: u64) -> u64 {
             for n in rx {
                 count += n;
             }
-            count
+            (count, Instant::now())
         });
-        on_threads(threads, || {
+        let (_, span) = on_threads(threads, || {
             for _ in 0..per_thread {
                 tx.send(1).unwrap();
             }
         });
         drop(tx); // The last sender is gone: the owner's loop ends.
-        owner.join().unwrap()
+        let (count, counted) = owner.join().unwrap();
+        Tally::new(count, span.start..counted)
     })
 }
 // ANCHOR_END: owner
 
 // ANCHOR: tasks
-pub fn tasks(tasks: usize, per_task: u64) -> u64 {
+pub fn tasks(tasks: usize, per_task: u64) -> Tally {
     let runtime = Builder::new_current_thread().build().unwrap();
     let counter = Rc::new(Cell::new(0));
-    LocalSet::new().block_on(&runtime, async {
+    let span = LocalSet::new().block_on(&runtime, async {
         let handles: Vec<_> = (0..tasks)
             .map(|_| {
                 let counter = counter.clone();
@@ -127,11 +160,13 @@ pub fn tasks(tasks: usize, per_task: u64) -> u64 {
                 })
             })
             .collect();
+        let began = Instant::now(); // No task runs before the first await.
         for h in handles {
             h.await.unwrap();
         }
+        began..Instant::now()
     });
-    counter.get()
+    Tally::new(counter.get(), span)
 }
 // ANCHOR_END: tasks
 

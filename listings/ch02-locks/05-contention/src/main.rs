@@ -3,7 +3,7 @@ mod counters;
 const THREADS: usize = 8;
 const PER_THREAD: u64 = 10_000;
 
-type Way = fn(usize, u64) -> u64;
+type Way = fn(usize, u64) -> counters::Tally;
 
 /// The six ways to count, by name; only the first may lose updates.
 const WAYS: [(&str, Way); 6] = [
@@ -19,13 +19,14 @@ fn main() {
     let expected = THREADS as u64 * PER_THREAD;
     println!("{THREADS} workers x {PER_THREAD} increments = {expected}");
     for (name, count) in WAYS {
-        let counted = count(THREADS, PER_THREAD);
+        let tally = count(THREADS, PER_THREAD);
         if name == "racy" {
-            assert!(counted <= expected);
+            assert!(tally.count <= expected);
         } else {
-            assert_eq!(counted, expected, "{name}");
+            assert_eq!(tally.count, expected, "{name}");
         }
-        println!("{name:>10}: {counted}");
+        let ms = tally.time.as_secs_f64() * 1e3;
+        println!("{name:>10}: {}, counted in {ms:.2} ms", tally.count);
     }
 }
 
@@ -40,7 +41,11 @@ mod tests {
         for (name, count) in &WAYS[1..] {
             for threads in THREAD_COUNTS {
                 let expected = threads as u64 * 1000;
-                assert_eq!(count(threads, 1000), expected, "{name} {threads}");
+                assert_eq!(
+                    count(threads, 1000).count,
+                    expected,
+                    "{name} {threads}"
+                );
             }
         }
     }
@@ -48,19 +53,48 @@ mod tests {
     #[test]
     fn racy_never_counts_more_than_every_increment() {
         for threads in THREAD_COUNTS {
-            assert!(counters::racy(threads, 1000) <= threads as u64 * 1000);
+            assert!(
+                counters::racy(threads, 1000).count <= threads as u64 * 1000
+            );
         }
     }
 
     #[test]
     fn a_single_racy_thread_loses_nothing() {
-        assert_eq!(counters::racy(1, 1000), 1000);
+        assert_eq!(counters::racy(1, 1000).count, 1000);
+    }
+
+    #[test]
+    fn the_span_runs_from_the_first_start_to_the_last_end() {
+        use std::time::{Duration, Instant};
+        let before = Instant::now();
+        let (runs, span) = counters::on_threads(4, || {
+            let entered = Instant::now();
+            std::thread::sleep(Duration::from_millis(10));
+            (entered, Instant::now())
+        });
+        let first = runs.iter().map(|r| r.0).min().unwrap();
+        let last = runs.iter().map(|r| r.1).max().unwrap();
+        assert!(before <= span.start && span.start <= first);
+        assert!(first - span.start < Duration::from_millis(5), "late start");
+        assert!(last <= span.end && span.end - last < Duration::from_millis(5));
+    }
+
+    #[test]
+    fn every_way_times_its_counting() {
+        use std::time::{Duration, Instant};
+        for (name, count) in WAYS {
+            let before = Instant::now();
+            let tally = count(2, 100_000);
+            assert!(tally.time > Duration::ZERO, "{name} timed nothing");
+            assert!(tally.time <= before.elapsed(), "{name}");
+        }
     }
 
     #[test]
     fn no_increments_count_zero() {
         for (name, count) in WAYS {
-            assert_eq!(count(4, 0), 0, "{name}");
+            assert_eq!(count(4, 0).count, 0, "{name}");
         }
     }
 }

@@ -24,7 +24,9 @@ fn worker(jobs: Receiver<u64>, stop: Receiver<()>) -> u64 {
         }
     }
 }
+// ANCHOR_END: here
 
+// ANCHOR: main
 fn main() {
     // Capacity 0: each `send` waits until the worker takes the job.
     let (jobs_tx, jobs_rx) = channel::bounded(0);
@@ -38,7 +40,7 @@ fn main() {
     assert_eq!(total, 6);
     println!("main: the jobs add up to {total}");
 }
-// ANCHOR_END: here
+// ANCHOR_END: main
 
 #[cfg(test)]
 mod tests {

@@ -19,16 +19,18 @@ const LARGE: Limits = Limits {
     timeout_ms: 10_000,
 };
 
-// ANCHOR: here
+// ANCHOR: limits
 #[derive(Clone, Copy, PartialEq)]
 struct Limits {
     connections: u64,
     request_bytes: u64,
     timeout_ms: u64,
 }
+// ANCHOR_END: limits
 
 /// One thread keeps switching the limits while readers read them; returns
 /// how many reads saw a mix of the two settings.
+// ANCHOR: here
 fn torn_reads() -> u64 {
     let limits = AtomicCell::new(SMALL);
     let done = AtomicCell::new(false);

@@ -36,7 +36,9 @@ fn start() -> [JoinHandle<()>; 2] {
     let y = thread::spawn(|| add_to_both(&B, &A)); // the other order
     [x, y]
 }
+// ANCHOR_END: here
 
+// ANCHOR: main
 fn main() {
     let threads = start();
     if all_finish_within(&threads, Duration::from_secs(1)) {
@@ -48,7 +50,7 @@ fn main() {
         process::exit(0);
     }
 }
-// ANCHOR_END: here
+// ANCHOR_END: main
 
 #[cfg(test)]
 mod tests {

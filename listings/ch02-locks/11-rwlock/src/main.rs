@@ -25,7 +25,9 @@ fn read_all_at_once(
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     })
 }
+// ANCHOR_END: here
 
+// ANCHOR: main
 fn main() {
     let planets = RwLock::new(vec!["planet-a.example".to_string()]);
     let seen = read_all_at_once(&planets, READERS);
@@ -39,7 +41,7 @@ fn main() {
     let seen = read_all_at_once(&planets, READERS);
     println!("after one write, they saw {seen:?}");
 }
-// ANCHOR_END: here
+// ANCHOR_END: main
 
 #[cfg(test)]
 mod tests {

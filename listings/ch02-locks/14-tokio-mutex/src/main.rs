@@ -17,7 +17,9 @@ async fn send(conn: Arc<Mutex<DuplexStream>>, id: usize) {
     let tail = format!("END {id}\n");
     conn.write_all(tail.as_bytes()).await.unwrap();
 } // The guard is dropped here: the next sender may write.
+// ANCHOR_END: here
 
+// ANCHOR: send-all
 /// Starts `senders` tasks on one connection and returns what arrived.
 async fn send_all(senders: usize) -> String {
     // An in-memory connection, with room for 64 bytes in transit.
@@ -37,7 +39,7 @@ async fn send_all(senders: usize) -> String {
     drop(conn); // Closes our end: the reader sees the end of the stream.
     reader.await.unwrap()
 }
-// ANCHOR_END: here
+// ANCHOR_END: send-all
 
 /// Whether every `BEGIN n` line is directly followed by its `END n`.
 fn none_cut_in_two(received: &str) -> bool {

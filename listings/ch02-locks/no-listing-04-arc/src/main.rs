@@ -21,6 +21,7 @@ fn with_a_mutex() -> u64 {
     // and `into_inner` takes the mutex out of it.
     Arc::into_inner(counter).unwrap().into_inner().unwrap()
 }
+// ANCHOR_END: here
 
 /// The same with an atomic, which is `Sync` on its own.
 fn with_an_atomic() -> u64 {
@@ -36,7 +37,6 @@ fn with_an_atomic() -> u64 {
     }
     counter.load(Relaxed)
 }
-// ANCHOR_END: here
 
 fn main() {
     println!("with a mutex: count = {}", with_a_mutex());

@@ -27,7 +27,9 @@ impl Queue {
         self.state.lock().unwrap().closed = true;
         self.changed.notify_all(); // Every waiting worker must hear it.
     }
+    // ANCHOR_END: here
 
+    // ANCHOR: pop
     /// The next job, or `None` once the queue is closed and empty.
     fn pop(&self) -> Option<u64> {
         let mut state = self.state.lock().unwrap();
@@ -45,7 +47,7 @@ impl Queue {
         }
     }
 }
-// ANCHOR_END: here
+// ANCHOR_END: pop
 
 /// Four workers sum the jobs 1 to `n` that the main thread pushes.
 fn sum_with_workers(n: u64) -> u64 {

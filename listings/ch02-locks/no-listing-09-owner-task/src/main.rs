@@ -26,7 +26,9 @@ async fn owner(mut conn: DuplexStream, mut inbox: mpsc::Receiver<Message>) {
         let _ = done.send(written.await);
     }
 } // Every sender is gone: the connection is dropped, and closed.
+// ANCHOR_END: here
 
+// ANCHOR: send
 /// Hands the message to the owner and waits for the outcome.
 async fn send(inbox: mpsc::Sender<Message>, id: usize) -> io::Result<()> {
     let (done, outcome) = oneshot::channel();
@@ -34,7 +36,7 @@ async fn send(inbox: mpsc::Sender<Message>, id: usize) -> io::Result<()> {
     inbox.send(Message { id, done }).await.map_err(|_| gone())?;
     outcome.await.map_err(|_| gone())?
 }
-// ANCHOR_END: here
+// ANCHOR_END: send
 
 /// Starts the owner of a connection and a reader of its other end: the
 /// owner's inbox, and what the reader will have read once the owner is
