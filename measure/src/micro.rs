@@ -173,33 +173,24 @@ pub fn spawn(mode: Mode) -> Results {
     let thread_ns = [10, 100, 1_000, 10_000];
     let task_ns = [10, 100, 1_000, 10_000, 100_000];
     let order = [THREADS, TASKS_MT, TASKS_CT, POOL_JOBS];
-    let points =
-        run_group(mode, "spawn", &order, |g| {
-            for n in thread_ns {
-                g.bench_with_input(
-                    BenchmarkId::new(THREADS, n),
-                    &n,
-                    |b, &n| b.iter(|| spawn_threads(n)),
-                );
-            }
-            for n in task_ns {
-                g.bench_with_input(
-                    BenchmarkId::new(TASKS_MT, n),
-                    &n,
-                    |b, &n| b.iter(|| spawn_tasks(&mt, n)),
-                );
-                g.bench_with_input(
-                    BenchmarkId::new(TASKS_CT, n),
-                    &n,
-                    |b, &n| b.iter(|| spawn_tasks(&ct, n)),
-                );
-                g.bench_with_input(
-                    BenchmarkId::new(POOL_JOBS, n),
-                    &n,
-                    |b, &n| b.iter(|| run_on_pool(&pool, n)),
-                );
-            }
-        });
+    let points = run_group(mode, "spawn", &order, |g| {
+        for n in thread_ns {
+            g.bench_with_input(BenchmarkId::new(THREADS, n), &n, |b, &n| {
+                b.iter(|| spawn_threads(n))
+            });
+        }
+        for n in task_ns {
+            g.bench_with_input(BenchmarkId::new(TASKS_MT, n), &n, |b, &n| {
+                b.iter(|| spawn_tasks(&mt, n))
+            });
+            g.bench_with_input(BenchmarkId::new(TASKS_CT, n), &n, |b, &n| {
+                b.iter(|| spawn_tasks(&ct, n))
+            });
+            g.bench_with_input(BenchmarkId::new(POOL_JOBS, n), &n, |b, &n| {
+                b.iter(|| run_on_pool(&pool, n))
+            });
+        }
+    });
     Results {
         bench: "spawn".into(),
         machine: Machine::this(),

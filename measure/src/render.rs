@@ -29,7 +29,7 @@ pub fn generated_by(text: &str) -> Option<String> {
 
 pub fn fmt_value(unit: &str, v: f64) -> String {
     if v == 0.0 {
-        return "0".into();
+        return if unit == "%" { "0%" } else { "0" }.into();
     }
     match unit {
         "msg/s" => {
@@ -140,6 +140,59 @@ fn by_series(
         t.push('\n');
     }
     t.push_str(&footer(r, cells));
+    t
+}
+
+/// The two-thread Mutex runs, grouped by how much the two threads'
+/// counting overlapped.
+fn pairs_table(r: &Results) -> String {
+    use crate::contention::{PAIR_OVERLAP, PAIR_TIME};
+    let mut t = header(&r.bench);
+    t.push_str("\n\n");
+    let (Some(time), Some(overlap)) =
+        (r.point(PAIR_TIME, 2), r.point(PAIR_OVERLAP, 2))
+    else {
+        return t + "No two-thread runs were recorded.\n";
+    };
+    let runs: Vec<(f64, f64)> = time
+        .samples
+        .iter()
+        .copied()
+        .zip(overlap.samples.iter().copied())
+        .collect();
+    t.push_str(
+        "| the two threads counted | runs | time per increment |\n\
+         |---|---:|---:|\n",
+    );
+    for (label, lo, hi) in [
+        ("one after the other (overlap under 10%)", 0.0, 0.1),
+        ("partly at the same time (10% to 90%)", 0.1, 0.9),
+        ("side by side (overlap over 90%)", 0.9, f64::INFINITY),
+    ] {
+        let times: Vec<f64> = runs
+            .iter()
+            .filter(|(_, o)| *o >= lo && *o < hi)
+            .map(|(t, _)| *t)
+            .collect();
+        let cell = if times.is_empty() {
+            "none".to_string()
+        } else {
+            let p = Point {
+                series: String::new(),
+                x: 2,
+                samples: times.clone(),
+                runs: 0,
+            };
+            spread("ns", &p, 1.0)
+        };
+        let _ = writeln!(t, "| {label} | {} | {cell} |", times.len());
+    }
+    t.push_str(&footer(
+        r,
+        "runs of the Mutex way on 2 threads outside criterion, grouped by \
+         the share of each run during which both threads were counting; \
+         time per increment, median, and below it min–max over the runs",
+    ));
     t
 }
 
@@ -751,11 +804,17 @@ pub fn render_all(root: &Path) -> Result<Files, Vec<String>> {
                 );
             }
             "contention" => {
+                use crate::contention::{PAIR_OVERLAP, PAIR_TIME};
                 use crate::contention::{RACY_LOST, WAYS};
+                files.insert(out("contention-pairs.md"), pairs_table(&r));
+                let mut main = r.clone();
+                main.points.retain(|p| {
+                    p.series != PAIR_TIME && p.series != PAIR_OVERLAP
+                });
                 files.insert(
                     out("contention.md"),
                     by_series(
-                        &r,
+                        &main,
                         "way of counting / threads",
                         |s| if s == RACY_LOST { "%" } else { "ns" },
                         "time per increment (a run's time divided by its \

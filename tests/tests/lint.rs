@@ -148,3 +148,77 @@ fn fail_listings_are_excluded_from_the_workspace() {
         }
     }
 }
+
+/// The part of a code block a reader sees at once, in chapters 1 and 2,
+/// where each block teaches one thing: at most 25 lines. Longer programs
+/// are shown in parts with prose between, or hide what repeats (lines
+/// that start with `# `, which the reader can reveal).
+#[test]
+fn early_code_blocks_fit_on_a_screen() {
+    use book_tests::expand;
+    const MAX: usize = 25;
+    let src = root().join("src");
+    let mut long = Vec::new();
+    for entry in fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if !(name.starts_with("ch01-") || name.starts_with("ch02-")) {
+            continue;
+        }
+        let raw = fs::read_to_string(&path).unwrap();
+        let chapter = PathBuf::from(&name);
+        let expanded = expand::expand_chapter(&src, &chapter, &raw);
+        for block in expand::blocks(&expanded.content) {
+            if !block.is_rust() {
+                continue;
+            }
+            let visible = block
+                .body
+                .lines()
+                .filter(|l| {
+                    let t = l.trim_start();
+                    !(t == "#" || t.starts_with("# "))
+                })
+                .count();
+            if visible > MAX {
+                long.push(format!("{name}: block at line {}", block.line));
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "code blocks with more than {MAX} visible lines:\n{}",
+        long.join("\n")
+    );
+}
+
+/// A listing of the 2021 edition (its folder ends in `-2021`) keeps its
+/// edition when the book shows its code: `mdbook test` compiles a block as
+/// the book's edition, 2024, unless the block says `edition2021`.
+#[test]
+fn edition_2021_listings_are_shown_as_2021() {
+    use book_tests::expand;
+    let src = root().join("src");
+    let mut wrong = Vec::new();
+    for entry in fs::read_dir(&src).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "md") {
+            continue;
+        }
+        let raw = fs::read_to_string(&path).unwrap();
+        for block in expand::blocks(&raw) {
+            let includes_2021 = block.body.lines().any(|l| {
+                l.contains("{{#") && l.contains("-2021/") && l.contains(".rs")
+            });
+            if includes_2021 && !block.tokens().contains(&"edition2021") {
+                let name = path.file_name().unwrap().to_string_lossy();
+                wrong.push(format!("{name}: block at line {}", block.line));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "blocks that show a 2021 listing as 2024 code:\n{}",
+        wrong.join("\n")
+    );
+}

@@ -7,10 +7,11 @@ use std::io;
 use std::panic::{self, AssertUnwindSafe};
 use std::thread::{self, JoinHandle};
 
-use crossbeam::channel::{self, Sender};
+use crossbeam::channel::{self, Receiver, Sender};
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// Threads that run the jobs sent to them.
 // ANCHOR: pool
 pub struct Pool {
     jobs: Option<Sender<Job>>, // `None` once the pool is being dropped
@@ -18,7 +19,7 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// Starts `size` threads that wait for jobs, or says why it could not.
+    // Starts `size` threads that wait for jobs, or says why it cannot.
     pub fn new(size: usize) -> io::Result<Pool> {
         if size == 0 {
             return Err(io::Error::other("a pool needs at least one thread"));
@@ -27,16 +28,12 @@ impl Pool {
         let threads = (0..size)
             .map(|i| {
                 let queue = queue.clone();
-                let worker = move || {
-                    for job in queue {
-                        // A job that panics ends; its thread goes on.
-                        let _ = panic::catch_unwind(AssertUnwindSafe(job));
-                    }
-                };
-                thread::Builder::new().name(format!("pool-{i}")).spawn(worker)
+                let name = format!("pool-{i}");
+                thread::Builder::new().name(name).spawn(move || work(queue))
             })
             .collect::<io::Result<_>>()?;
-        Ok(Pool { jobs: Some(jobs), threads })
+        let jobs = Some(jobs);
+        Ok(Pool { jobs, threads })
     }
     // ANCHOR_END: pool
 
@@ -45,17 +42,25 @@ impl Pool {
     pub fn execute(&self, job: impl FnOnce() + Send + 'static) {
         let jobs = self.jobs.as_ref().expect("only `drop` takes the sender");
         // The threads hold the receivers and never end before the pool.
-        jobs.send(Box::new(job)).expect("the pool's threads are gone");
+        jobs.send(Box::new(job))
+            .expect("the pool's threads are gone");
     }
 }
 
 impl Drop for Pool {
-    /// Closes the queue, then waits for the threads to run what is left.
     fn drop(&mut self) {
         self.jobs = None;
         for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
+    }
+}
+
+/// What each of the pool's threads does: run jobs until the queue closes.
+fn work(queue: Receiver<Job>) {
+    for job in queue {
+        // A job that panics ends; its thread goes on.
+        let _ = panic::catch_unwind(AssertUnwindSafe(job));
     }
 }
 // ANCHOR_END: execute

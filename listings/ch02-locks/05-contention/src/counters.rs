@@ -36,7 +36,7 @@ impl Tally {
 }
 // ANCHOR_END: tally
 
-/// Runs `work` on `threads` threads, which all start at the same moment.
+/// Runs `work` on `threads` threads, all released at the same moment.
 /// Returns what each of them returned, and the span from the first one's
 /// start to the last one's end.
 // ANCHOR: on-threads
@@ -121,16 +121,19 @@ pub fn per_thread(threads: usize, per_thread: u64) -> Tally {
 
 // ANCHOR: owner
 pub fn owner(threads: usize, per_thread: u64) -> Tally {
-    // At most 1024 increments wait in the channel: a worker that gets too
-    // far ahead of the owner waits for it to catch up.
     let (tx, rx) = channel::bounded(1024);
+    let total = threads as u64 * per_thread;
     thread::scope(|s| {
         let owner = s.spawn(move || {
             let mut count = 0; // Only this thread ever touches the count.
+            let mut complete = None;
             for n in rx {
                 count += n;
+                if count == total {
+                    complete = Some(Instant::now()); // The last increment.
+                }
             }
-            (count, Instant::now())
+            (count, complete)
         });
         let (_, span) = on_threads(threads, || {
             for _ in 0..per_thread {
@@ -138,8 +141,8 @@ pub fn owner(threads: usize, per_thread: u64) -> Tally {
             }
         });
         drop(tx); // The last sender is gone: the owner's loop ends.
-        let (count, counted) = owner.join().unwrap();
-        Tally::new(count, span.start..counted)
+        let (count, complete) = owner.join().unwrap();
+        Tally::new(count, span.start..complete.unwrap_or(span.end))
     })
 }
 // ANCHOR_END: owner
@@ -169,6 +172,41 @@ pub fn tasks(tasks: usize, per_task: u64) -> Tally {
     Tally::new(counter.get(), span)
 }
 // ANCHOR_END: tasks
+
+/// The racy counter timed as the seed's article timed it: each thread
+/// counts as soon as it is spawned, with no wait for the others, and the
+/// time runs from before the first spawn to after the last join.
+pub fn racy_as_the_article(threads: usize, per_thread: u64) -> Tally {
+    let counter = AtomicU64::new(0);
+    let start = Instant::now();
+    thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                for _ in 0..per_thread {
+                    let v = counter.load(Relaxed);
+                    counter.store(v + 1, Relaxed);
+                }
+            });
+        }
+    });
+    Tally::new(counter.into_inner(), start..Instant::now())
+}
+
+/// The locked counter, timed the same way.
+pub fn mutex_as_the_article(threads: usize, per_thread: u64) -> Tally {
+    let counter = Mutex::new(0);
+    let start = Instant::now();
+    thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                for _ in 0..per_thread {
+                    *counter.lock().unwrap() += 1;
+                }
+            });
+        }
+    });
+    Tally::new(counter.into_inner().unwrap(), start..Instant::now())
+}
 
 // The book shows excerpts of this file, and compiles each one as a program
 // of its own. A program needs a `main`: this one does nothing. The real one
