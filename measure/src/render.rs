@@ -60,6 +60,8 @@ pub fn fmt_value(unit: &str, v: f64) -> String {
                 format!("{:.2} ms", v / 1e6)
             } else if v >= 1e3 {
                 format!("{:.2} µs", v / 1e3)
+            } else if v < 10.0 {
+                format!("{v:.2} ns")
             } else {
                 format!("{v:.1} ns")
             }
@@ -146,13 +148,17 @@ fn by_series(
 /// The two-thread Mutex runs, grouped by how much the two threads'
 /// counting overlapped.
 fn pairs_table(r: &Results) -> String {
-    use crate::contention::{PAIR_OVERLAP, PAIR_TIME};
+    use crate::contention::{
+        ALONE_TIME, PAIR_OVERLAP, PAIR_TIME, SIDE_BY_SIDE,
+    };
     let mut t = header(&r.bench);
     t.push_str("\n\n");
-    let (Some(time), Some(overlap)) =
-        (r.point(PAIR_TIME, 2), r.point(PAIR_OVERLAP, 2))
-    else {
-        return t + "No two-thread runs were recorded.\n";
+    let (Some(time), Some(overlap), Some(alone)) = (
+        r.point(PAIR_TIME, 2),
+        r.point(PAIR_OVERLAP, 2),
+        r.point(ALONE_TIME, 1),
+    ) else {
+        return t + "No runs outside criterion were recorded.\n";
     };
     let runs: Vec<(f64, f64)> = time
         .samples
@@ -160,18 +166,36 @@ fn pairs_table(r: &Results) -> String {
         .copied()
         .zip(overlap.samples.iter().copied())
         .collect();
-    t.push_str(
-        "| the two threads counted | runs | time per increment |\n\
-         |---|---:|---:|\n",
+    t.push_str("| runs of the Mutex way | runs | time per increment |\n");
+    t.push_str("|---|---:|---:|\n");
+    let _ = writeln!(
+        t,
+        "| one thread alone | {} | {} |",
+        alone.samples.len(),
+        spread("ns", alone, 1.0)
     );
-    for (label, lo, hi) in [
-        ("one after the other (overlap under 10%)", 0.0, 0.1),
-        ("partly at the same time (10% to 90%)", 0.1, 0.9),
-        ("side by side (overlap over 90%)", 0.9, f64::INFINITY),
-    ] {
+    let side = format!("{:.0}%", SIDE_BY_SIDE * 100.0);
+    let groups = [
+        (
+            "two threads, one after the other (overlap up to 10%)".into(),
+            -1.0,
+            0.1,
+        ),
+        (
+            format!("two threads, partly at the same time (10% to {side})"),
+            0.1,
+            SIDE_BY_SIDE,
+        ),
+        (
+            format!("two threads, side by side (overlap over {side})"),
+            SIDE_BY_SIDE,
+            2.0,
+        ),
+    ];
+    for (label, lo, hi) in groups {
         let times: Vec<f64> = runs
             .iter()
-            .filter(|(_, o)| *o >= lo && *o < hi)
+            .filter(|(_, o)| *o > lo && *o <= hi)
             .map(|(t, _)| *t)
             .collect();
         let cell = if times.is_empty() {
@@ -187,12 +211,18 @@ fn pairs_table(r: &Results) -> String {
         };
         let _ = writeln!(t, "| {label} | {} | {cell} |", times.len());
     }
-    t.push_str(&footer(
-        r,
-        "runs of the Mutex way on 2 threads outside criterion, grouped by \
-         the share of each run during which both threads were counting; \
-         time per increment, median, and below it min–max over the runs",
-    ));
+    let _ = write!(
+        t,
+        "\n*Machine: {}. Mode: {}. Method: runs outside criterion, one \
+         thread and two alternately, each doing {} increments under the \
+         listing's Mutex loop, released together by the listing's \
+         `on_threads`; overlap is the share of a run during which both \
+         threads were counting. Cells: time per increment, median, and \
+         below it min–max over the runs.*\n",
+        r.machine.describe(),
+        r.mode,
+        crate::contention::TOTAL,
+    );
     t
 }
 
@@ -804,13 +834,12 @@ pub fn render_all(root: &Path) -> Result<Files, Vec<String>> {
                 );
             }
             "contention" => {
-                use crate::contention::{PAIR_OVERLAP, PAIR_TIME};
+                use crate::contention::{ALONE_TIME, PAIR_OVERLAP, PAIR_TIME};
                 use crate::contention::{RACY_LOST, WAYS};
                 files.insert(out("contention-pairs.md"), pairs_table(&r));
                 let mut main = r.clone();
-                main.points.retain(|p| {
-                    p.series != PAIR_TIME && p.series != PAIR_OVERLAP
-                });
+                let apart = [PAIR_TIME, PAIR_OVERLAP, ALONE_TIME];
+                main.points.retain(|p| !apart.contains(&p.series.as_str()));
                 files.insert(
                     out("contention.md"),
                     by_series(

@@ -16,6 +16,11 @@ pub struct Machine {
     pub rustc: String,
     /// The day the measurement ran, `YYYY-MM-DD` (UTC).
     pub date: String,
+    /// Whether the processor says it runs under a hypervisor (the
+    /// `hypervisor` flag of `/proc/cpuinfo`); `None` where that is not
+    /// known, and in results recorded before this was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_machine: Option<bool>,
 }
 
 impl Machine {
@@ -33,7 +38,12 @@ impl Machine {
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .unwrap_or_default();
+        let virtual_machine = cpuinfo
+            .lines()
+            .find(|l| l.starts_with("flags"))
+            .map(|l| l.split_whitespace().any(|f| f == "hypervisor"));
         Machine {
+            virtual_machine,
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             cpu,
             os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
@@ -47,8 +57,13 @@ impl Machine {
             1 => "1 core".to_string(),
             n => format!("{n} cores"),
         };
+        let kind = match self.virtual_machine {
+            Some(true) => ", virtual machine",
+            Some(false) => ", not virtual",
+            None => "",
+        };
         format!(
-            "{cores} ({}), {}, {}, measured {}",
+            "{cores} ({}{kind}), {}, {}, measured {}",
             self.cpu, self.os, self.rustc, self.date
         )
     }

@@ -166,22 +166,18 @@ fn early_code_blocks_fit_on_a_screen() {
             continue;
         }
         let raw = fs::read_to_string(&path).unwrap();
-        let chapter = PathBuf::from(&name);
-        let expanded = expand::expand_chapter(&src, &chapter, &raw);
-        for block in expand::blocks(&expanded.content) {
-            if !block.is_rust() {
-                continue;
-            }
-            let visible = block
-                .body
-                .lines()
-                .filter(|l| {
-                    let t = l.trim_start();
-                    !(t == "#" || t.starts_with("# "))
-                })
-                .count();
-            if visible > MAX {
-                long.push(format!("{name}: block at line {}", block.line));
+        let expanded =
+            expand::expand_chapter(&src, &PathBuf::from(&name), &raw);
+        assert!(expanded.errors.is_empty(), "{name}: {:?}", expanded.errors);
+        // Includes do not add or remove fences: the blocks of the raw text
+        // and of the expanded one are the same blocks, in the same order,
+        // and the raw one knows the line in the file.
+        let raw_blocks = expand::blocks(&raw);
+        let blocks = expand::blocks(&expanded.content);
+        assert_eq!(raw_blocks.len(), blocks.len(), "{name}");
+        for (at, block) in raw_blocks.iter().zip(&blocks) {
+            if block.is_rust() && visible_lines(&block.body) > MAX {
+                long.push(format!("{name}:{}", at.line));
             }
         }
     }
@@ -192,12 +188,43 @@ fn early_code_blocks_fit_on_a_screen() {
     );
 }
 
-/// A listing of the 2021 edition (its folder ends in `-2021`) keeps its
-/// edition when the book shows its code: `mdbook test` compiles a block as
-/// the book's edition, 2024, unless the block says `edition2021`.
+/// The lines of a Rust block that mdBook shows before the reader asks for
+/// the hidden ones.
+fn visible_lines(body: &str) -> usize {
+    body.lines()
+        .filter(|l| {
+            let t = l.trim_start();
+            !(t == "#" || t.starts_with("# "))
+        })
+        .count()
+}
+
+#[test]
+fn visible_lines_leave_out_hidden_ones() {
+    let body = "# use std::io;\n#\nfn main() {\n    # let hidden = 1;\n}\n";
+    assert_eq!(visible_lines(body), 2);
+}
+
+/// The blocks of a chapter that show a 2021-edition listing's code (its
+/// folder ends in `-2021`) without saying `edition2021`, by line.
+fn blocks_showing_2021_as_2024(raw: &str) -> Vec<usize> {
+    book_tests::expand::blocks(raw)
+        .into_iter()
+        .filter(|block| {
+            let includes_2021 = block.body.lines().any(|l| {
+                l.contains("{{#") && l.contains("-2021/") && l.contains(".rs")
+            });
+            includes_2021 && !block.tokens().contains(&"edition2021")
+        })
+        .map(|block| block.line)
+        .collect()
+}
+
+/// A listing of the 2021 edition keeps its edition when the book shows its
+/// code: `mdbook test` compiles a block as the book's edition, 2024,
+/// unless the block says `edition2021`.
 #[test]
 fn edition_2021_listings_are_shown_as_2021() {
-    use book_tests::expand;
     let src = root().join("src");
     let mut wrong = Vec::new();
     for entry in fs::read_dir(&src).unwrap() {
@@ -206,14 +233,9 @@ fn edition_2021_listings_are_shown_as_2021() {
             continue;
         }
         let raw = fs::read_to_string(&path).unwrap();
-        for block in expand::blocks(&raw) {
-            let includes_2021 = block.body.lines().any(|l| {
-                l.contains("{{#") && l.contains("-2021/") && l.contains(".rs")
-            });
-            if includes_2021 && !block.tokens().contains(&"edition2021") {
-                let name = path.file_name().unwrap().to_string_lossy();
-                wrong.push(format!("{name}: block at line {}", block.line));
-            }
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        for line in blocks_showing_2021_as_2024(&raw) {
+            wrong.push(format!("{name}:{line}"));
         }
     }
     assert!(
@@ -221,4 +243,17 @@ fn edition_2021_listings_are_shown_as_2021() {
         "blocks that show a 2021 listing as 2024 code:\n{}",
         wrong.join("\n")
     );
+}
+
+#[test]
+fn a_2021_listing_shown_as_2024_is_found() {
+    let include =
+        "{{#rustdoc_include ../listings/x/no-listing-1-a-2021/src/main.rs}}";
+    let wrong = format!("text\n\n```rust\n{include}\n```\n");
+    assert_eq!(blocks_showing_2021_as_2024(&wrong), vec![3]);
+    let right = format!("```rust,edition2021\n{include}\n```\n");
+    assert!(blocks_showing_2021_as_2024(&right).is_empty());
+    let output =
+        "```console\n{{#include ../listings/x/a-2021/output.txt}}\n```\n";
+    assert!(blocks_showing_2021_as_2024(output).is_empty());
 }

@@ -19,7 +19,7 @@ pub struct Pool {
 }
 
 impl Pool {
-    // Starts `size` threads that wait for jobs, or says why it cannot.
+    /// Starts `size` threads that wait for jobs, or says why it cannot.
     pub fn new(size: usize) -> io::Result<Pool> {
         if size == 0 {
             return Err(io::Error::other("a pool needs at least one thread"));
