@@ -50,6 +50,15 @@ fn main() {
         skeptic_inputs.push(copy);
     }
 
+    // Whatever a chapter includes from outside `src/` and `listings/`
+    // (the README, which the appendices quote) is watched too.
+    for used in &uses {
+        let file = used.file.canonicalize().unwrap_or(used.file.clone());
+        if !file.starts_with(&src) && !file.starts_with(root.join("listings")) {
+            println!("cargo:rerun-if-changed={}", file.display());
+        }
+    }
+
     let listings = layout::listing_dirs(&root.join("listings"));
     check_listings(&root, &listings, &uses, &mut errors);
 

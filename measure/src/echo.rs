@@ -115,11 +115,14 @@ pub fn measure(mode: Mode) -> Results {
             };
             let mut extra = Extra::default();
             for _ in 0..runs {
-                let before = crate::sys::process_cpu(&child.id().to_string());
+                let server_cpu = || {
+                    crate::sys::process_cpu(child.id())
+                        .expect("the echo server's CPU time")
+                };
+                let before = server_cpu();
                 let r = load::run_load(addr, c, 10_000_000, limit)
                     .expect("the load generator failed");
-                let server =
-                    crate::sys::process_cpu(&child.id().to_string()) - before;
+                let server = server_cpu().saturating_sub(before);
                 let msgs = r.messages.max(1) as f64;
                 point.samples.push(r.messages_per_sec);
                 extra.p50.push(r.p50.as_nanos() as f64);
@@ -149,7 +152,8 @@ pub fn measure(mode: Mode) -> Results {
              closed loop, {}-byte messages, each connection sends its next \
              message once the last is echoed whole) against each server \
              in a child process; {}; after a 200 ms warm-up, {runs} runs of \
-             {} ms per row; server CPU from /proc/PID/stat (10 ms steps) \
+             {} ms per row; server CPU from /proc/PID/stat (in clock \
+             ticks, at the rate the system reports) \
              divided by the messages; load generator CPU as a share of one \
              core",
             load::MESSAGE_LEN,

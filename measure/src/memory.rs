@@ -13,17 +13,9 @@ pub const PARKED_THREADS: &str = "parked OS threads";
 pub const PARKED_TASKS: &str = "parked tokio tasks";
 pub const N: u64 = 10_000;
 
-/// The resident set size of this process, in bytes, from /proc.
-fn rss() -> u64 {
-    let status =
-        std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| {
-            v.trim().trim_end_matches("kB").trim().parse::<u64>().ok()
-        })
-        .map_or(0, |kib| kib * 1024)
+/// The resident set size of this process, in bytes.
+fn rss() -> Result<u64, String> {
+    crate::sys::resident_bytes().map_err(|e| format!("resident memory: {e}"))
 }
 
 /// In the probe process: park `n` threads or tasks and print how much the
@@ -33,7 +25,7 @@ pub fn probe(kind: &str, n: u64) -> Result<u64, String> {
         "threads" => {
             let release = Arc::new(Barrier::new(n as usize + 1));
             let parked = Arc::new(AtomicUsize::new(0));
-            let before = rss();
+            let before = rss()?;
             let handles: Vec<_> = (0..n)
                 .map(|_| {
                     let release = release.clone();
@@ -49,7 +41,7 @@ pub fn probe(kind: &str, n: u64) -> Result<u64, String> {
             while parked.load(Ordering::SeqCst) < n as usize {
                 std::thread::sleep(Duration::from_millis(1));
             }
-            let after = rss();
+            let after = rss()?;
             release.wait();
             for h in handles {
                 h.join().unwrap();
@@ -60,10 +52,10 @@ pub fn probe(kind: &str, n: u64) -> Result<u64, String> {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .build()
                 .unwrap();
-            Ok(rt.block_on(async {
+            rt.block_on(async {
                 let release =
                     Arc::new(tokio::sync::Barrier::new(n as usize + 1));
-                let before = rss();
+                let before = rss()?;
                 let handles: Vec<_> = (0..n)
                     .map(|_| {
                         let release = release.clone();
@@ -75,13 +67,13 @@ pub fn probe(kind: &str, n: u64) -> Result<u64, String> {
                 // One turn of the run queue polls every task once: each
                 // reaches the barrier and parks.
                 tokio::task::yield_now().await;
-                let after = rss();
+                let after = rss()?;
                 release.wait().await;
                 for h in handles {
                     h.await.unwrap();
                 }
-                after.saturating_sub(before)
-            }))
+                Ok(after.saturating_sub(before))
+            })
         }
         "limit" => Ok(most_threads(n)),
         _ => Err(format!("unknown kind `{kind}`: threads, tasks or limit")),

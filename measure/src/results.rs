@@ -206,3 +206,39 @@ pub fn save(root: &Path, results: &Results) -> io::Result<()> {
     text.push('\n');
     fs::write(p, text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Point;
+    use crate::echo::load::nearest_rank;
+
+    fn point(samples: &[f64]) -> Point {
+        Point {
+            series: String::new(),
+            x: 0,
+            samples: samples.to_vec(),
+            runs: 0,
+        }
+    }
+
+    /// One percentile convention for the whole repository: the tables'
+    /// and the load generator's (Listing 3-9) agree, nearest rank.
+    #[test]
+    fn one_percentile_convention() {
+        assert_eq!(point(&[1.0, 2.0]).median(), 1.0);
+        let lists: [&[f64]; 4] = [
+            &[5.0],
+            &[1.0, 2.0],
+            &[3.0, 1.0, 2.0],
+            &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0],
+        ];
+        for list in lists {
+            let mut sorted = list.to_vec();
+            sorted.sort_by(f64::total_cmp);
+            for q in [0.0, 0.1, 0.5, 0.9, 0.99, 1.0] {
+                let ours = point(list).quantile(q);
+                assert_eq!(ours, nearest_rank(&sorted, q), "{list:?} at {q}");
+            }
+        }
+    }
+}

@@ -88,11 +88,11 @@ struct Stopwatch(Instant, Duration);
 
 impl Stopwatch {
     fn start() -> Stopwatch {
-        Stopwatch(Instant::now(), crate::sys::process_cpu("self"))
+        Stopwatch(Instant::now(), crate::sys::own_cpu())
     }
 
     fn stop(&self) -> (Duration, Duration) {
-        let cpu = crate::sys::process_cpu("self").saturating_sub(self.1);
+        let cpu = crate::sys::own_cpu().saturating_sub(self.1);
         (self.0.elapsed(), cpu)
     }
 }
@@ -221,7 +221,7 @@ pub fn measure(mode: Mode) -> Results {
              scrape alone; {} runs per \
              point ({}), fewer for the slow sequential ones; the CPU time \
              is that of the whole process (scraper and server), from \
-             /proc/self/stat in steps of 10 ms",
+             the per-process CPU clock (CLOCK_PROCESS_CPUTIME_ID)",
             LATENCY.as_millis(),
             if mode == Mode::Quick { 3 } else { 5 },
             mode.name()

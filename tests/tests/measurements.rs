@@ -13,11 +13,13 @@ fn tables_figures_and_claims_are_current() {
 }
 
 /// A chapter that shows `measurements/x.md` or `measurements/x.svg` shows a
-/// file that exists and names the benchmark that made it.
+/// file that exists and names the benchmark that made it; and every file
+/// of `src/measurements/` is shown somewhere, so none is rendered for
+/// nobody, or left behind by a benchmark that no longer makes it.
 #[test]
 fn chapters_show_only_generated_measurements() {
     let src = root().join("src");
-    let mut shown = 0;
+    let mut shown = std::collections::BTreeSet::new();
     for entry in fs::read_dir(&src).unwrap().flatten() {
         let path = entry.path();
         if path.extension().is_none_or(|e| e != "md") {
@@ -42,8 +44,18 @@ fn chapters_show_only_generated_measurements() {
                 "{rel} names benchmark `{bench}`, which `cargo measure` \
                  does not have"
             );
-            shown += 1;
+            shown.insert(file.file_name().unwrap().to_owned());
         }
     }
-    let _ = shown;
+    let mut unshown = Vec::new();
+    for entry in fs::read_dir(src.join("measurements")).unwrap().flatten() {
+        if !shown.contains(&entry.file_name()) {
+            unshown.push(entry.file_name().to_string_lossy().to_string());
+        }
+    }
+    assert!(!shown.is_empty(), "no chapter shows a measurement");
+    assert!(
+        unshown.is_empty(),
+        "generated files that no chapter shows: {unshown:?}"
+    );
 }

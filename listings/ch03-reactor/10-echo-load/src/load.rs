@@ -106,11 +106,11 @@ pub fn run_load(
     let mut latencies = drive_all(&mut poll, &mut clients, start + limit)?;
     let elapsed = start.elapsed();
     let cpu = thread_cpu()?.saturating_sub(cpu_before);
+    if latencies.is_empty() {
+        return Err(io::Error::other("no round trip completed"));
+    }
     latencies.sort_unstable();
-    let at = |q: f64| {
-        let i = (latencies.len() as f64 * q) as usize;
-        latencies[i.min(latencies.len() - 1)] // Never empty: see below.
-    };
+    let at = |q: f64| nearest_rank(&latencies, q);
     Ok(LoadReport {
         connections,
         messages: latencies.len() as u64,
@@ -122,6 +122,15 @@ pub fn run_load(
     })
 }
 // ANCHOR_END: run-load
+
+/// The q-quantile of sorted values by nearest rank: the smallest value
+/// that at least a share `q` of them do not exceed (the p50 of [a, b] is
+/// a). The book's `measure` uses the same convention. Not for an empty
+/// slice.
+pub fn nearest_rank<T: Copy>(sorted: &[T], q: f64) -> T {
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
 
 /// Connects, and registers each connection under its index.
 fn connect_all(
