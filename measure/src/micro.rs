@@ -47,12 +47,34 @@ impl Mode {
     }
 }
 
-/// Criterion's output directory for a group.
+/// Criterion's output directory for a group, found as criterion 0.8 finds
+/// it (`Criterion::default`): `$CRITERION_HOME`, else `criterion/` in the
+/// target directory, which `$CARGO_TARGET_DIR` names or else cargo
+/// reports.
 fn group_dir(group: &str) -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::root().join("target"));
-    target.join("criterion").join(group)
+    static HOME: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    let home = HOME.get_or_init(|| {
+        if let Some(home) = std::env::var_os("CRITERION_HOME") {
+            return PathBuf::from(home);
+        }
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                let mut cmd = cargo_metadata::MetadataCommand::new();
+                if let Some(cargo) = std::env::var_os("CARGO") {
+                    cmd.cargo_path(cargo);
+                }
+                cmd.manifest_path(crate::root().join("Cargo.toml"))
+                    .no_deps()
+                    .other_options(vec!["--offline".to_string()])
+                    .exec()
+                    .expect("cargo metadata, for criterion's directory")
+                    .target_directory
+                    .into_std_path_buf()
+            });
+        target.join("criterion")
+    });
+    home.join(group)
 }
 
 /// Every point of a finished group, per-iteration times in nanoseconds.
@@ -380,5 +402,26 @@ pub fn handoff(mode: Mode) -> Results {
         ),
         unit: "ns".into(),
         points,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Criterion's samples are read where criterion writes them: under the
+    /// target directory cargo reports (this test runs from it).
+    #[test]
+    fn criterion_writes_where_we_read() {
+        let dir = super::group_dir("a-group");
+        assert!(dir.ends_with("criterion/a-group"), "{}", dir.display());
+        let exe = std::env::current_exe().unwrap();
+        let target = dir.parent().unwrap().parent().unwrap();
+        if std::env::var_os("CRITERION_HOME").is_none() {
+            assert!(
+                exe.starts_with(target),
+                "{} vs {}",
+                exe.display(),
+                target.display()
+            );
+        }
     }
 }

@@ -1,13 +1,14 @@
 //! The book's verification pipeline, shared by the test files in
 //! `tests/tests/`. Nothing here is shown in the book.
 
+pub mod copies;
 pub mod copy_out;
 pub mod expand;
 pub mod layout;
 pub mod outputs;
 pub mod pattern;
+pub mod rules;
 
-use serde_json::Value;
 use std::collections::HashMap;
 use std::fs;
 use std::io::Read;
@@ -36,20 +37,26 @@ pub fn cargo() -> Command {
     cmd
 }
 
+/// What `cargo metadata` says of the workspace and its dependencies,
+/// asked once per test process.
+pub fn metadata() -> &'static cargo_metadata::Metadata {
+    static META: OnceLock<cargo_metadata::Metadata> = OnceLock::new();
+    META.get_or_init(|| {
+        let mut cmd = cargo_metadata::MetadataCommand::new();
+        if let Some(cargo) = std::env::var_os("CARGO") {
+            cmd.cargo_path(cargo);
+        }
+        cmd.manifest_path(root().join("Cargo.toml"))
+            .other_options(vec!["--offline".to_string()])
+            .exec()
+            .expect("cargo metadata failed")
+    })
+}
+
 /// The workspace's target directory, wherever `CARGO_TARGET_DIR` or a
 /// config file put it.
 pub fn target_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let out = cargo()
-            .args(["metadata", "--format-version", "1", "--no-deps"])
-            .arg("--offline")
-            .output()
-            .expect("cannot run cargo metadata");
-        assert!(out.status.success(), "cargo metadata failed");
-        let meta: Value = serde_json::from_slice(&out.stdout).unwrap();
-        PathBuf::from(meta["target_directory"].as_str().unwrap())
-    })
+    metadata().target_directory.as_std_path()
 }
 
 /// One artifact reported by `cargo build --message-format=json`.
@@ -65,68 +72,48 @@ pub struct Artifact {
 /// the workspace's target directory, so they reuse every dependency the
 /// outer `cargo test` already compiled.
 pub fn cargo_build(args: &[&str]) -> Vec<Artifact> {
+    use cargo_metadata::Message;
     let out = cargo()
         .args(["build", "--offline", "--message-format=json"])
         .args(args)
         .output()
         .expect("cannot run cargo build");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let messages: Vec<Message> = Message::parse_stream(&out.stdout[..])
+        .filter_map(Result::ok)
+        .collect();
     if !out.status.success() {
-        let rendered: String = stdout
-            .lines()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter_map(|v| v["message"]["rendered"].as_str().map(String::from))
+        let rendered: String = messages
+            .iter()
+            .filter_map(|m| match m {
+                Message::CompilerMessage(m) => m.message.rendered.clone(),
+                _ => None,
+            })
             .collect();
         panic!(
             "cargo build {args:?} failed:\n{rendered}\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v["reason"] == "compiler-artifact")
-        .map(|v| Artifact {
-            package: package_name(&v),
-            kinds: strings(&v["target"]["kind"]),
-            filenames: strings(&v["filenames"])
-                .into_iter()
-                .map(PathBuf::from)
-                .collect(),
-            executable: v["executable"].as_str().map(PathBuf::from),
+    let names: HashMap<&cargo_metadata::PackageId, &str> = metadata()
+        .packages
+        .iter()
+        .map(|p| (&p.id, p.name.as_str()))
+        .collect();
+    messages
+        .into_iter()
+        .filter_map(|m| match m {
+            Message::CompilerArtifact(a) => Some(a),
+            _ => None,
+        })
+        .map(|a| Artifact {
+            package: names
+                .get(&a.package_id)
+                .map_or_else(|| a.target.name.clone(), |n| n.to_string()),
+            kinds: a.target.kind.iter().map(|k| k.to_string()).collect(),
+            filenames: a.filenames.into_iter().map(PathBuf::from).collect(),
+            executable: a.executable.map(PathBuf::from),
         })
         .collect()
-}
-
-fn strings(v: &Value) -> Vec<String> {
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s.as_str().map(String::from))
-        .collect()
-}
-
-/// The package name out of a compiler message's `package_id`, in either
-/// of the id formats cargo has used (`name 1.0.0 (source)` and
-/// `source#name@1.0.0`).
-fn package_name(v: &Value) -> String {
-    let id = v["package_id"].as_str().unwrap_or_default();
-    if id.contains(' ') {
-        return id.split(' ').next().unwrap().to_string();
-    }
-    let tail = id.rsplit('#').next().unwrap();
-    match tail.split_once('@') {
-        Some((name, _)) => name.to_string(),
-        // `path+file:///.../name#1.0.0`: the name is the last path segment.
-        None => id
-            .split('#')
-            .next()
-            .unwrap()
-            .rsplit('/')
-            .next()
-            .unwrap()
-            .to_string(),
-    }
 }
 
 /// Every binary of the workspace's listings, by package name, built once

@@ -1,79 +1,157 @@
-//! Code that several listings must hold word for word. A listing cannot
-//! depend on another by path (it would not survive being copied out), so
-//! chapter 4's planet server is one module, repeated in each scraper.
+//! Code that listings copy from each other on purpose, declared where it
+//! sits (`// COPY FROM <source>` ... `// END COPY`, see
+//! `book_tests::copies`) and checked here as Rust, item by item.
 
+use book_tests::copies::{self, BEGIN, END};
 use book_tests::{layout, root};
+use quote::ToTokens;
 use std::fs;
+use std::path::PathBuf;
+use syn::spanned::Spanned;
 
-/// The module that starts with `first` and ends with the first line that
-/// is exactly `}` after it, without its anchor lines: the original shows
-/// excerpts in the book, and the copies must not carry unused anchors.
-fn module(text: &str, first: &str) -> Option<Vec<String>> {
-    let lines: Vec<&str> = text.lines().collect();
-    let start = lines.iter().position(|l| *l == first)?;
-    let end = start + lines[start..].iter().position(|l| *l == "}")?;
-    let anchor = |l: &&&str| l.trim_start().starts_with("// ANCHOR");
-    let kept = lines[start..=end].iter().filter(|l| !anchor(l));
-    Some(kept.map(|l| l.to_string()).collect())
-}
-
-#[test]
-fn every_planet_server_is_the_same() {
-    let first = "/// The book's planet server. Every scraper listing of \
-                 chapter 4 holds an";
-    let chapter = root().join("listings/ch04-scraper");
-    let original = chapter.join("01-planet-server/src/main.rs");
-    let original = fs::read_to_string(original).unwrap();
-    let original = module(&original, first).expect("listing 4-1 lost it");
-    let mut copies = 0;
+/// Every Rust file of every listing, in the listings' order, with its text.
+fn listing_files() -> Vec<(PathBuf, String)> {
+    let mut files = Vec::new();
     for dir in layout::listing_dirs(&root().join("listings")) {
         for file in layout::rust_files(&dir.join("src")) {
             let text = fs::read_to_string(&file).unwrap();
-            if !text.contains("mod planet_server") {
-                continue;
-            }
-            let rel = file.strip_prefix(root()).unwrap().display();
-            let copy = module(&text, first);
-            let copy = copy.unwrap_or_else(|| panic!("{rel}: no server"));
-            for (n, (a, b)) in original.iter().zip(&copy).enumerate() {
-                assert_eq!(a, b, "{rel}: line {} of the module differs", n + 1);
-            }
-            assert_eq!(original.len(), copy.len(), "{rel}: length differs");
-            copies += 1;
+            files.push((file.strip_prefix(root()).unwrap().to_owned(), text));
         }
     }
-    // The original and the sequential, threaded, reactor and tokio
-    // scrapers.
-    assert!(copies >= 5, "only {copies} planet servers found");
-}
-
-/// The lines from the one that is `first` to the first line that is
-/// exactly `}` after the line that starts with `last`.
-fn block(text: &str, first: &str, last: &str) -> Option<Vec<String>> {
-    let lines: Vec<&str> = text.lines().collect();
-    let start = lines.iter().position(|l| *l == first)?;
-    let last =
-        start + lines[start..].iter().position(|l| l.starts_with(last))?;
-    let end = last + lines[last..].iter().position(|l| *l == "}")?;
-    Some(lines[start..=end].iter().map(|l| l.to_string()).collect())
+    files
 }
 
 #[test]
-fn every_scraper_decodes_with_the_same_code() {
-    // `decode`, `charset` and `meta`, shown in Section 4.2 and copied
-    // into each scraper of chapter 4.
-    let first =
-        "/// The text of an HTML body, decoded as a browser decodes it: by its";
-    let chapter = root().join("listings/ch04-scraper");
-    let original =
-        fs::read_to_string(chapter.join("02-sequential/src/main.rs"));
-    let original = block(&original.unwrap(), first, "fn meta(");
-    let original = original.expect("listing 4-2 lost `decode`");
-    for copy in ["03-threads", "04-reactor", "05-tokio"] {
-        let text = fs::read_to_string(chapter.join(copy).join("src/main.rs"));
-        let copy_block = block(&text.unwrap(), first, "fn meta(");
-        let copy_block =
-            copy_block.unwrap_or_else(|| panic!("{copy}: no decode"));
-        assert_eq!(original, copy_block, "{copy}: `decode` differs from 4-2's");
+fn every_declared_copy_is_its_source() {
+    let mut copies = 0;
+    let mut wrong = Vec::new();
+    for (file, text) in listing_files() {
+        let declared = copies::declared(&text)
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        for copy in declared {
+            for problem in copies::check(&root(), &copy) {
+                wrong.push(format!(
+                    "{}:{} (from {}): {problem}",
+                    file.display(),
+                    copy.line,
+                    copy.source.display()
+                ));
+            }
+            copies += 1;
+        }
     }
+    assert!(
+        wrong.is_empty(),
+        "copies that drifted:\n{}",
+        wrong.join("\n")
+    );
+    // The planet server in four scrapers, chapter 3's reactor as it grows,
+    // and the rest: far more than this.
+    assert!(copies >= 40, "only {copies} declared copies found");
+}
+
+/// Items this long or longer (as tokens) that two listings share must be
+/// declared copies; shorter ones (`fn main() {}`, a one-line type) may
+/// coincide.
+const SHARED: usize = 80;
+
+/// Lines `[from, to]` that the book shows (between anchor markers): a
+/// copy there is not declared, since the markers would be printed in the
+/// book.
+fn shown(text: &str) -> Vec<(usize, usize)> {
+    let mut open: Vec<(String, usize)> = Vec::new();
+    let mut regions = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_start();
+        if let Some(name) = line.strip_prefix("// ANCHOR_END: ") {
+            if let Some(at) = open.iter().position(|(n, _)| n == name.trim()) {
+                regions.push((open.remove(at).1, i + 1));
+            }
+        } else if let Some(name) = line.strip_prefix("// ANCHOR: ") {
+            open.push((name.trim().to_string(), i + 1));
+        }
+    }
+    regions
+}
+
+/// Lines `[from, to]` of the declared copies of a text.
+fn declared_lines(text: &str) -> Vec<(usize, usize)> {
+    let mut regions = Vec::new();
+    let mut from = None;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim_start();
+        if line.starts_with(BEGIN) {
+            from = Some(i + 1);
+        } else if line == END {
+            regions.extend(from.take().map(|f| (f, i + 1)));
+        }
+    }
+    regions
+}
+
+#[test]
+fn no_listing_copies_another_without_saying_so() {
+    let files = listing_files();
+    let parsed: Vec<Vec<String>> = files
+        .iter()
+        .map(|(_, text)| match syn::parse_file(text) {
+            Ok(f) => f
+                .items
+                .iter()
+                .map(|i| i.to_token_stream().to_string())
+                .collect(),
+            Err(_) => Vec::new(), // a `fail-*` listing that does not parse
+        })
+        .collect();
+    let mut undeclared = Vec::new();
+    for (i, (file, text)) in files.iter().enumerate() {
+        let Ok(parsed_file) = syn::parse_file(text) else {
+            continue;
+        };
+        let declared = declared_lines(text);
+        let shown = shown(text);
+        for item in &parsed_file.items {
+            let tokens = item.to_token_stream().to_string();
+            if tokens.len() < SHARED {
+                continue;
+            }
+            let Some(source) = (0..i).find(|&j| parsed[j].contains(&tokens))
+            else {
+                continue;
+            };
+            let (from, to) = (item.span().start().line, item.span().end().line);
+            let within = |r: &(usize, usize)| r.0 < from && to < r.1;
+            if declared.iter().any(within) || shown.iter().any(within) {
+                continue;
+            }
+            undeclared.push(format!(
+                "{}:{from}: `{}` is a copy of {}'s",
+                file.display(),
+                copies::name(item),
+                files[source].0.display()
+            ));
+        }
+    }
+    assert!(
+        undeclared.is_empty(),
+        "copies not declared with `{BEGIN}<source>` ... `{END}`:\n{}",
+        undeclared.join("\n")
+    );
+}
+
+#[test]
+fn a_copy_that_drifts_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.rs"), "fn f() -> u8 {\n    1\n}\n").unwrap();
+    let copy = |body: &str| format!("{BEGIN}a.rs\n{body}{END}\n");
+    let same = copies::declared(&copy("// a comment\nfn f() -> u8 { 1 }\n"));
+    assert!(copies::check(dir.path(), &same.unwrap()[0]).is_empty());
+    let drifted = copies::declared(&copy("fn f() -> u8 {\n    2\n}\n"));
+    let problems = copies::check(dir.path(), &drifted.unwrap()[0]);
+    assert_eq!(problems, ["`f` differs from the source's"]);
+    let unknown = copies::declared(&copy("fn g() {}\n"));
+    let problems = copies::check(dir.path(), &unknown.unwrap()[0]);
+    assert_eq!(problems, ["`g` is not in the source"]);
+    assert!(copies::declared(&format!("{BEGIN}a.rs\nfn f() {{}}\n")).is_err());
+    assert!(copies::declared(&format!("fn f() {{}}\n{END}\n")).is_err());
 }

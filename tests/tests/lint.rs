@@ -150,6 +150,42 @@ fn fail_listings_are_excluded_from_the_workspace() {
     }
 }
 
+/// The root `Cargo.toml`'s member globs and the pipeline's rule
+/// (`rules::is_workspace_member`, which decides what may be shown as code
+/// that compiles) agree on every listing folder.
+#[test]
+fn workspace_membership_is_one_rule() {
+    let out = cargo()
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .output()
+        .expect("cannot run cargo metadata");
+    assert!(out.status.success(), "cargo metadata failed");
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let members: Vec<PathBuf> = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["manifest_path"].as_str())
+        .map(|m| PathBuf::from(m).parent().unwrap().to_owned())
+        .collect();
+    for dir in listing_dirs() {
+        let folder = dir.file_name().unwrap().to_string_lossy();
+        let member = members.contains(&dir);
+        assert_eq!(
+            member,
+            book_tests::rules::is_workspace_member(&folder),
+            "{}: the workspace and the pipeline disagree",
+            dir.display()
+        );
+    }
+}
+
 /// The part of a code block a reader sees at once, in chapters 1 and 2,
 /// where each block teaches one thing: at most 25 lines. Longer programs
 /// are shown in parts with prose between, or hide what repeats (lines

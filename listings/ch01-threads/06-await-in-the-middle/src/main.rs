@@ -20,6 +20,7 @@ async fn incr(counter: Rc<Cell<u64>>) {
 }
 // ANCHOR_END: here
 
+// COPY FROM listings/ch01-threads/04-baton/src/main.rs
 fn execute() -> u64 {
     let runtime = Builder::new_current_thread().build().unwrap();
     let counter = Rc::new(Cell::new(0));
@@ -33,6 +34,7 @@ fn execute() -> u64 {
     });
     counter.get()
 }
+// END COPY
 
 fn main() {
     let count = execute();

@@ -10,6 +10,7 @@ const PERIOD: Duration = Duration::from_millis(10);
 const TICKS: u32 = 60;
 const HOG: Duration = Duration::from_millis(500);
 
+// COPY FROM listings/ch01-threads/07-hog/src/main.rs
 /// Keeps the CPU busy for `work` without ever giving the runtime a chance
 /// to run anything else.
 fn spin(work: Duration) {
@@ -29,6 +30,7 @@ async fn ticker(start: Instant, ticks: u32) -> Duration {
     }
     worst
 }
+// END COPY
 
 // ANCHOR: here
 async fn hog(work: Duration) {
@@ -40,6 +42,7 @@ async fn hog(work: Duration) {
 }
 // ANCHOR_END: here
 
+// COPY FROM listings/ch01-threads/07-hog/src/main.rs
 fn worst_lateness(work: Duration, ticks: u32) -> Duration {
     let runtime = Builder::new_current_thread().enable_time().build().unwrap();
     runtime.block_on(async {
@@ -49,6 +52,7 @@ fn worst_lateness(work: Duration, ticks: u32) -> Duration {
         ticker.await.unwrap()
     })
 }
+// END COPY
 
 fn main() {
     let worst = worst_lateness(HOG, TICKS);

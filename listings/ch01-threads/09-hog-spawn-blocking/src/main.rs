@@ -10,6 +10,7 @@ const PERIOD: Duration = Duration::from_millis(10);
 const TICKS: u32 = 60;
 const HOG: Duration = Duration::from_millis(500);
 
+// COPY FROM listings/ch01-threads/08-hog-yield-now/src/main.rs
 /// Keeps the CPU busy for `work` without ever giving the runtime a chance
 /// to run anything else.
 fn spin(work: Duration) {
@@ -29,6 +30,7 @@ async fn ticker(start: Instant, ticks: u32) -> Duration {
     }
     worst
 }
+// END COPY
 
 // ANCHOR: here
 // New: a plain function, not a task
@@ -50,10 +52,12 @@ fn worst_lateness(work: Duration, ticks: u32) -> Duration {
 }
 // ANCHOR_END: here
 
+// COPY FROM listings/ch01-threads/08-hog-yield-now/src/main.rs
 fn main() {
     let worst = worst_lateness(HOG, TICKS);
     println!("worst lateness: {} ms", worst.as_millis());
 }
+// END COPY
 
 #[cfg(test)]
 mod tests {

@@ -8,6 +8,7 @@ const INCREMENTS: u64 = 1000;
 const DEFAULT_RUNS: usize = 100;
 
 // The experiment of Listing 1-3, unchanged.
+// COPY FROM listings/ch01-threads/03-lost-update/src/main.rs
 fn incr(counter: &AtomicU64, start: &Barrier) {
     start.wait();
     for _ in 0..INCREMENTS {
@@ -26,6 +27,7 @@ fn execute() -> u64 {
     });
     counter.into_inner()
 }
+// END COPY
 
 /// Runs the experiment `runs` times and returns the updates lost by each
 /// run, sorted.

@@ -2,6 +2,7 @@ use std::sync::{Barrier, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+// COPY FROM listings/ch02-locks/09-deadlock/src/main.rs
 /// Waits up to `limit` for every thread to finish, and says whether they
 /// all did. We poll, because a deadlocked thread would never let a `join`
 /// return.
@@ -15,6 +16,7 @@ fn all_finish_within(threads: &[JoinHandle<()>], limit: Duration) -> bool {
     }
     false
 }
+// END COPY
 
 static A: Mutex<u64> = Mutex::new(0);
 static B: Mutex<u64> = Mutex::new(0);

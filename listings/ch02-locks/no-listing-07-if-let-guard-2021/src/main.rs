@@ -25,6 +25,7 @@ fn try_refill() -> Result<u32, RecvTimeoutError> {
     finished.recv_timeout(Duration::from_secs(1))
 }
 
+// COPY FROM listings/ch02-locks/no-listing-06-if-let-guard/src/main.rs
 fn main() {
     match try_refill() {
         Ok(n) => println!("refilled, returned {n}"),
@@ -38,6 +39,7 @@ fn main() {
         }
     }
 }
+// END COPY
 
 #[cfg(test)]
 mod tests {

@@ -66,6 +66,7 @@ async fn send_all(senders: usize) -> String {
     reader.await.unwrap()
 }
 
+// COPY FROM listings/ch02-locks/14-tokio-mutex/src/main.rs
 /// Whether every `BEGIN n` line is directly followed by its `END n`.
 fn none_cut_in_two(received: &str) -> bool {
     let lines: Vec<&str> = received.lines().collect();
@@ -77,6 +78,7 @@ fn none_cut_in_two(received: &str) -> bool {
         _ => false,
     })
 }
+// END COPY
 
 #[tokio::main]
 async fn main() {

@@ -578,6 +578,7 @@ impl Reactor {
     } // Dropping `conn` closes its socket.
 }
 
+// COPY FROM listings/ch03-reactor/02-event-loop/src/main.rs
 /// Accept errors that concern one client, not the listener.
 fn transient(e: &io::Error) -> bool {
     matches!(
@@ -587,6 +588,7 @@ fn transient(e: &io::Error) -> bool {
             | ErrorKind::ConnectionReset
     )
 }
+// END COPY
 
 // ANCHOR: echo
 /// Twisted's classic first protocol.

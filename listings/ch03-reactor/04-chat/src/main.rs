@@ -14,6 +14,7 @@ use mio::event::Event;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 
+// COPY FROM listings/ch03-reactor/03-protocols/src/main.rs
 /// What the reactor calls when something happens on a connection.
 pub trait Protocol {
     fn connection_made(&mut self, _transport: &Transport) {}
@@ -81,6 +82,7 @@ impl Outbox {
             && !(self.overflow || self.aborted)
     }
 }
+// END COPY
 
 impl Transport {
     pub fn write(&self, data: &[u8]) {
@@ -139,6 +141,7 @@ impl Transport {
     }
 }
 
+// COPY FROM listings/ch03-reactor/03-protocols/src/main.rs
 /// One connection, as the reactor sees it.
 struct Connection {
     stream: TcpStream,
@@ -478,6 +481,7 @@ impl Reactor {
 
 /// How long a listener rests after `accept` failed for lack of resources.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+// END COPY
 
 impl Reactor {
     fn accept(&mut self, token: Token) {
@@ -544,6 +548,7 @@ impl Reactor {
     } // Dropping `conn` closes its socket.
 }
 
+// COPY FROM listings/ch03-reactor/03-protocols/src/main.rs
 /// Accept errors that concern one client, not the listener.
 fn transient(e: &io::Error) -> bool {
     matches!(
@@ -553,6 +558,7 @@ fn transient(e: &io::Error) -> bool {
             | ErrorKind::ConnectionReset
     )
 }
+// END COPY
 
 // ANCHOR: chat
 /// Everyone in the chat room, by member number.

@@ -15,6 +15,7 @@ use mio::event::Event;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 
+// COPY FROM listings/ch03-reactor/04-chat/src/main.rs
 /// What the reactor calls when something happens on a connection.
 pub trait Protocol {
     fn connection_made(&mut self, _transport: &Transport) {}
@@ -139,6 +140,7 @@ impl Transport {
         }
     }
 }
+// END COPY
 
 // ANCHOR: timers
 /// Identifies a scheduled callback, so that it can be cancelled.
@@ -216,6 +218,7 @@ impl Timers {
 }
 // ANCHOR_END: timeout
 
+// COPY FROM listings/ch03-reactor/04-chat/src/main.rs
 /// One connection, as the reactor sees it.
 struct Connection {
     stream: TcpStream,
@@ -361,6 +364,7 @@ fn guard(f: impl FnOnce()) -> io::Result<()> {
     panic::catch_unwind(AssertUnwindSafe(f))
         .map_err(|_| io::Error::other("protocol panicked"))
 }
+// END COPY
 
 /// Watches sockets through the kernel and calls protocols.
 pub struct Reactor {
@@ -446,6 +450,7 @@ impl Reactor {
 }
 // ANCHOR_END: run
 
+// COPY FROM listings/ch03-reactor/04-chat/src/main.rs
 impl Reactor {
     /// Notes what an event says about a connection's reading side.
     fn note(&mut self, event: &Event) {
@@ -472,6 +477,7 @@ impl Reactor {
         }
     }
 }
+// END COPY
 
 impl Reactor {
     /// Lets one connection make progress, reading from it if `read`;
@@ -504,6 +510,7 @@ impl Reactor {
     }
 }
 
+// COPY FROM listings/ch03-reactor/04-chat/src/main.rs
 impl Reactor {
     /// Sends what protocols wrote outside their own turn: a chat message
     /// goes to every other connection. Sending may close a connection,
@@ -532,6 +539,7 @@ impl Reactor {
         }
     }
 }
+// END COPY
 
 impl Reactor {
     /// `accept` failed for a reason that is not the client's: most
@@ -568,6 +576,7 @@ impl Reactor {
     }
 }
 
+// COPY FROM listings/ch03-reactor/04-chat/src/main.rs
 /// How long a listener rests after `accept` failed for lack of resources.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
 
@@ -651,6 +660,7 @@ type Room = Rc<RefCell<HashMap<usize, Transport>>>;
 
 /// The longest line we accept, newline excluded.
 pub const MAX_LINE: usize = 1024;
+// END COPY
 
 struct Chat {
     id: usize,
@@ -785,12 +795,14 @@ pub fn run(listener: std::net::TcpListener) -> io::Result<()> {
     run_with(listener, Duration::from_secs(300), Duration::from_secs(60))
 }
 
+// COPY FROM listings/ch03-reactor/04-chat/src/main.rs
 fn main() -> io::Result<()> {
     let addr = env::args().nth(1).unwrap_or("127.0.0.1:7000".into());
     let listener = std::net::TcpListener::bind(&addr)?;
     println!("chat server on {}", listener.local_addr()?);
     run(listener)
 }
+// END COPY
 
 #[cfg(test)]
 mod tests {

@@ -33,6 +33,7 @@ pub trait Protocol {
     fn connection_failed(&mut self, _error: io::Error) {}
 }
 
+// COPY FROM listings/ch03-reactor/05-timers/src/main.rs
 /// Builds one protocol for each new connection.
 pub trait Factory {
     fn build_protocol(&mut self) -> Box<dyn Protocol>;
@@ -56,6 +57,7 @@ pub enum Lost {
     /// does not read, a protocol that panicked...
     Failed(io::Error),
 }
+// END COPY
 
 impl From<Lost> for io::Error {
     fn from(lost: Lost) -> io::Error {
@@ -69,6 +71,7 @@ impl From<Lost> for io::Error {
     }
 }
 
+// COPY FROM listings/ch03-reactor/05-timers/src/main.rs
 /// The most unsent bytes a connection holds: a write that would pass
 /// it closes the connection. To send more, write as a producer.
 pub const MAX_OUTBOX: usize = 1 << 20;
@@ -228,6 +231,7 @@ impl Timers {
         }
     }
 }
+// END COPY
 
 /// One connection, as the reactor sees it.
 struct Connection {
@@ -242,6 +246,7 @@ struct Connection {
     scheduled: bool,   // It is on the reactor's ready list.
 }
 
+// COPY FROM listings/ch03-reactor/05-timers/src/main.rs
 /// Reads, or pieces produced, per connection per turn of the loop: a
 /// client that never stops sending, or a producer that never stops
 /// writing, gives way to the others after this many.
@@ -267,6 +272,7 @@ const SHORT_READS: bool = cfg!(all(
         target_os = "dragonfly",
     )
 ));
+// END COPY
 
 // ANCHOR: connected
 impl Connection {
@@ -362,6 +368,7 @@ impl Connection {
     }
 }
 
+// COPY FROM listings/ch03-reactor/05-timers/src/main.rs
 impl Connection {
     /// Sends what we can. `Ok(true)` when nothing is left to send.
     fn flush(&mut self) -> io::Result<bool> {
@@ -467,6 +474,7 @@ impl Reactor {
         }
     }
 }
+// END COPY
 
 impl Reactor {
     /// A handle on the reactor's timers, for factories and protocols.
@@ -549,6 +557,7 @@ impl Reactor {
     }
 }
 
+// COPY FROM listings/ch03-reactor/05-timers/src/main.rs
 impl Reactor {
     /// Sends what protocols wrote outside their own turn: a chat message
     /// goes to every other connection. Sending may close a connection,
@@ -615,6 +624,7 @@ impl Reactor {
 
 /// How long a listener rests after `accept` failed for lack of resources.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+// END COPY
 
 impl Reactor {
     fn accept(&mut self, token: Token) {
@@ -734,6 +744,7 @@ impl Reactor {
     } // Dropping `conn` closes its socket.
 }
 
+// COPY FROM listings/ch03-reactor/05-timers/src/main.rs
 /// Accept errors that concern one client, not the listener.
 fn transient(e: &io::Error) -> bool {
     matches!(
@@ -743,6 +754,7 @@ fn transient(e: &io::Error) -> bool {
             | ErrorKind::ConnectionReset
     )
 }
+// END COPY
 
 // ANCHOR: page
 /// A downloaded page.

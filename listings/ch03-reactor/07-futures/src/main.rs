@@ -24,6 +24,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Token};
 use url::{Host, Position, Url};
 
+// COPY FROM listings/ch03-reactor/06-http-client/src/main.rs
 /// What the reactor calls when something happens on a connection.
 pub trait Protocol {
     fn connection_made(&mut self, _transport: &Transport) {}
@@ -394,6 +395,7 @@ fn guard(f: impl FnOnce()) -> io::Result<()> {
     panic::catch_unwind(AssertUnwindSafe(f))
         .map_err(|_| io::Error::other("protocol panicked"))
 }
+// END COPY
 
 /// Watches sockets through the kernel and calls protocols.
 pub struct Reactor {
@@ -457,6 +459,7 @@ impl Reactor {
     }
 }
 
+// COPY FROM listings/ch03-reactor/06-http-client/src/main.rs
 impl Reactor {
     /// Notes what an event says about a connection's reading side.
     fn note(&mut self, event: &Event) {
@@ -483,6 +486,7 @@ impl Reactor {
         }
     }
 }
+// END COPY
 
 impl Reactor {
     /// A handle on the reactor's timers, for factories and protocols.
@@ -540,6 +544,7 @@ impl Reactor {
     }
 }
 
+// COPY FROM listings/ch03-reactor/06-http-client/src/main.rs
 impl Reactor {
     /// Lets one connection make progress, reading from it if `read`;
     /// closes it if it is done.
@@ -802,8 +807,10 @@ pub const MAX_RESPONSE: usize = 1 << 20;
 /// The largest head (status line and headers) we accept, and the most
 /// headers.
 pub const MAX_HEAD: usize = 64 * 1024;
+// END COPY
 pub const MAX_HEADERS: usize = 100;
 
+// COPY FROM listings/ch03-reactor/06-http-client/src/main.rs
 /// How long a download may take: `idle`, with no byte from the server
 /// (connecting included), and `total`, from start to end.
 #[derive(Clone, Copy, Debug)]
@@ -936,6 +943,7 @@ impl Clock {
         }
     }
 }
+// END COPY
 
 /// Starts fetching `url`; `on_page` gets the page or the error later.
 pub fn get_page_then(
@@ -946,6 +954,7 @@ pub fn get_page_then(
     request(reactor, "GET", url, Timeouts::default(), on_page);
 }
 
+// COPY FROM listings/ch03-reactor/06-http-client/src/main.rs
 /// Sends a `GET` or a `HEAD` for `url`, within `timeouts`.
 pub fn request(
     reactor: &mut Reactor,
@@ -1269,6 +1278,7 @@ fn invalid(why: &str) -> io::Error {
 fn truncated() -> io::Error {
     io::Error::new(ErrorKind::UnexpectedEof, "response cut short")
 }
+// END COPY
 
 // ANCHOR: executor
 /// Tasks: futures that run until they complete, polled when woken.

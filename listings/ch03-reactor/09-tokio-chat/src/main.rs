@@ -16,8 +16,10 @@ use tokio::task::JoinSet;
 /// How many members the server serves at once; more wait their turn.
 pub const MAX_MEMBERS: usize = 10_000;
 
+// COPY FROM listings/ch03-reactor/05-timers/src/main.rs
 /// The longest line we accept, newline excluded.
 pub const MAX_LINE: usize = 1024;
+// END COPY
 
 /// A line, and the member who sent it.
 type Message = Arc<(usize, Vec<u8>)>;
@@ -159,12 +161,14 @@ pub fn run(listener: std::net::TcpListener) -> io::Result<()> {
     })
 }
 
+// COPY FROM listings/ch03-reactor/05-timers/src/main.rs
 fn main() -> io::Result<()> {
     let addr = env::args().nth(1).unwrap_or("127.0.0.1:7000".into());
     let listener = std::net::TcpListener::bind(&addr)?;
     println!("chat server on {}", listener.local_addr()?);
     run(listener)
 }
+// END COPY
 
 #[cfg(test)]
 mod tests {

@@ -348,6 +348,7 @@ fn run(args: Vec<String>) -> Result<bool, BoxError> {
 }
 // ANCHOR_END: main
 
+// COPY FROM listings/ch04-scraper/01-planet-server/src/main.rs
 /// The book's planet server. Every scraper listing of chapter 4 holds an
 /// identical copy of this module (a test checks it), so that each listing
 /// still builds when copied out alone.
@@ -1185,6 +1186,7 @@ pub mod planet_server {
         }
     }
 }
+// END COPY
 
 #[cfg(test)]
 mod tests {

@@ -22,6 +22,7 @@ use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::{Agent, ResponseExt};
 use url::Url;
 
+// COPY FROM listings/ch04-scraper/02-sequential/src/main.rs
 /// Any error, with its cause; `Send` so that threads can return it.
 type BoxError = Box<dyn Error + Send + Sync>;
 
@@ -93,6 +94,7 @@ impl Log {
         self.requests.lock().unwrap().clone()
     }
 }
+// END COPY
 
 impl Default for Log {
     fn default() -> Log {
@@ -100,6 +102,7 @@ impl Default for Log {
     }
 }
 
+// COPY FROM listings/ch04-scraper/02-sequential/src/main.rs
 /// A client that gives up on a request after `timeout` in all, from
 /// connecting to the last byte of the body. It trusts the authorities
 /// that browsers trust (Mozilla's list), and `extra_roots`, certificates
@@ -269,6 +272,7 @@ fn base_url(page: &Html, url: Url) -> Url {
     let usable = |b: &Url| !matches!(b.scheme(), "data" | "javascript");
     base.filter(usable).unwrap_or(url)
 }
+// END COPY
 
 // ANCHOR: here
 
@@ -303,6 +307,7 @@ pub fn scrape(client: &Agent, planets: &[Url], log: &Log) -> Vec<Row> {
 }
 // ANCHOR_END: here
 
+// COPY FROM listings/ch04-scraper/02-sequential/src/main.rs
 /// An error and the errors that caused it, on one line.
 fn cause(e: &(dyn Error + 'static)) -> String {
     let mut line = e.to_string();
@@ -1193,6 +1198,7 @@ pub mod planet_server {
         }
     }
 }
+// END COPY
 
 #[cfg(test)]
 mod tests {

@@ -31,6 +31,7 @@ use mio::{Events, Interest, Token};
 use rustls::{ClientConfig, ClientConnection};
 use url::{Host, Position};
 
+// COPY FROM listings/ch03-reactor/07-futures/src/main.rs
 /// What the reactor calls when something happens on a connection.
 pub trait Protocol {
     fn connection_made(&mut self, _transport: &Transport) {}
@@ -85,6 +86,7 @@ impl From<Lost> for io::Error {
 /// The most unsent bytes a connection holds: a write that would pass
 /// it closes the connection. To send more, write as a producer.
 pub const MAX_OUTBOX: usize = 1 << 20;
+// END COPY
 
 /// A protocol's handle on its connection. The reactor does the I/O.
 #[derive(Clone)]
@@ -97,6 +99,7 @@ pub struct Transport {
     tls: Option<Rc<RefCell<ClientConnection>>>,
 }
 
+// COPY FROM listings/ch03-reactor/07-futures/src/main.rs
 #[derive(Default)]
 struct Outbox {
     bytes: Vec<u8>,
@@ -115,6 +118,7 @@ impl Outbox {
             && !(self.overflow || self.aborted)
     }
 }
+// END COPY
 
 impl Transport {
     // ANCHOR: tls-write
@@ -226,6 +230,7 @@ impl Transport {
     }
 }
 
+// COPY FROM listings/ch03-reactor/07-futures/src/main.rs
 /// Identifies a scheduled callback, so that it can be cancelled.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct TimerId(u64);
@@ -713,6 +718,7 @@ impl Reactor {
 
 /// How long a listener rests after `accept` failed for lack of resources.
 const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+// END COPY
 
 impl Reactor {
     fn accept(&mut self, token: Token) {
@@ -807,6 +813,7 @@ impl Reactor {
     }
 }
 
+// COPY FROM listings/ch03-reactor/07-futures/src/main.rs
 impl Reactor {
     fn close(&mut self, token: Token, reason: Lost) {
         let Some(mut conn) = self.connections.remove(&token) else {
@@ -867,8 +874,10 @@ pub const MAX_RESPONSE: usize = 1 << 20;
 /// The largest head (status line and headers) we accept, and the most
 /// headers.
 pub const MAX_HEAD: usize = 64 * 1024;
+// END COPY
 pub const MAX_HEADERS: usize = 100;
 
+// COPY FROM listings/ch03-reactor/07-futures/src/main.rs
 /// How long a download may take: `idle`, with no byte from the server
 /// (connecting included), and `total`, from start to end.
 #[derive(Clone, Copy, Debug)]
@@ -1010,6 +1019,7 @@ pub fn get_page_then(
 ) {
     request(reactor, "GET", url, Timeouts::default(), on_page);
 }
+// END COPY
 
 /// Sends a `GET` or a `HEAD` for `url`, within `timeouts`.
 pub fn request(
@@ -1243,6 +1253,7 @@ fn tls_config() -> Arc<ClientConfig> {
     TLS_CONFIG.with(|c| c.borrow().clone()).unwrap()
 }
 
+// COPY FROM listings/ch03-reactor/07-futures/src/main.rs
 /// A response, parsed as it arrives. Body bytes are looked at once; a
 /// head, chunk-size or trailer line that arrives in pieces is looked at
 /// again, within its bound, never the response from the start.
@@ -1691,9 +1702,11 @@ pub fn spawn<T: 'static>(
     });
     JoinHandle(slot)
 }
+// END COPY
 
 pub struct JoinHandle<T>(Rc<RefCell<Slot<T>>>);
 
+// COPY FROM listings/ch03-reactor/07-futures/src/main.rs
 impl<T> Future for JoinHandle<T> {
     type Output = T;
 
@@ -1800,6 +1813,7 @@ pub async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
     })
     .await
 }
+// END COPY
 
 // The scraper. Everything above is chapter 3's reactor and executor,
 // copied from Listing 3-7 without its demo server.
@@ -1815,6 +1829,7 @@ use encoding_rs::{UTF_16BE, UTF_16LE, X_USER_DEFINED};
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
+// COPY FROM listings/ch04-scraper/03-threads/src/main.rs
 /// `//h3/a/@href` in the original XPath: a link right inside an `<h3>`.
 static ARTICLE_LINK: LazyLock<Selector> =
     LazyLock::new(|| Selector::parse("h3 > a[href]").unwrap());
@@ -1849,6 +1864,7 @@ impl fmt::Display for Row {
         }
     }
 }
+// END COPY
 
 /// When each request started and ended, counted from one instant. One
 /// thread uses it: a `RefCell` is enough, where the threads needed a
@@ -1896,6 +1912,7 @@ fn address_of(url: &Url) -> Result<String, String> {
 }
 // ANCHOR_END: address
 
+// COPY FROM listings/ch04-scraper/03-threads/src/main.rs
 /// What relative links on `page`, downloaded from `url`, start from:
 /// its first `<base href>` in tree order, outside `<template>`s, as a
 /// browser picks it, or else the URL it came from, the last one if it
@@ -1917,6 +1934,7 @@ fn base_url(page: &Html, url: Url) -> Url {
     let usable = |b: &Url| !matches!(b.scheme(), "data" | "javascript");
     base.filter(usable).unwrap_or(url)
 }
+// END COPY
 
 // ANCHOR: here
 /// Downloads `url` with chapter 3's `get_page`: its body, as text.
@@ -2167,6 +2185,7 @@ pub fn scrape(planets: &[Url], concurrent: usize) -> (Vec<Row>, Requests) {
 }
 // ANCHOR_END: scrape
 
+// COPY FROM listings/ch04-scraper/03-threads/src/main.rs
 /// The planets to scrape: the arguments, which must be http(s) URLs.
 fn parse_planets(args: &[String]) -> Result<Vec<Url>, String> {
     let parse = |arg: &String| match Url::parse(arg) {
@@ -2187,6 +2206,7 @@ fn main() -> ExitCode {
         }
     }
 }
+// END COPY
 
 /// Splits `--concurrency N` (planets at once) from the planets.
 fn parse_options(args: &[String]) -> Result<(usize, Vec<String>), String> {
@@ -2229,6 +2249,7 @@ fn run(args: Vec<String>) -> Result<bool, Box<dyn Error>> {
     Ok(rows.iter().all(|row| row.found.is_ok()))
 }
 
+// COPY FROM listings/ch04-scraper/03-threads/src/main.rs
 /// The book's planet server. Every scraper listing of chapter 4 holds an
 /// identical copy of this module (a test checks it), so that each listing
 /// still builds when copied out alone.
@@ -3066,6 +3087,7 @@ pub mod planet_server {
         }
     }
 }
+// END COPY
 
 #[cfg(test)]
 mod tests {

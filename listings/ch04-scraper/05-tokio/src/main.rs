@@ -24,6 +24,7 @@ use scraper::{ElementRef, Html, Selector};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+// COPY FROM listings/ch04-scraper/04-reactor/src/main.rs
 /// `//h3/a/@href` in the original XPath: a link right inside an `<h3>`.
 static ARTICLE_LINK: LazyLock<Selector> =
     LazyLock::new(|| Selector::parse("h3 > a[href]").unwrap());
@@ -33,6 +34,7 @@ static TITLE: LazyLock<Selector> =
 /// Any `<meta>`: one of them may name the page's charset.
 static META: LazyLock<Selector> =
     LazyLock::new(|| Selector::parse("meta").unwrap());
+// END COPY
 
 // ANCHOR: limits
 /// How much we allow ourselves, and how long we wait.
@@ -137,6 +139,7 @@ fn io_cause<'e>(e: &'e (dyn Error + 'static)) -> Option<&'e io::Error> {
     None
 }
 
+// COPY FROM listings/ch04-scraper/03-threads/src/main.rs
 /// An error and the errors that caused it, on one line.
 fn cause(e: &(dyn Error + 'static)) -> String {
     let mut line = e.to_string();
@@ -147,13 +150,16 @@ fn cause(e: &(dyn Error + 'static)) -> String {
     }
     line
 }
+// END COPY
 
+// COPY FROM listings/ch04-scraper/04-reactor/src/main.rs
 /// The first article of a planet, and that article's title.
 #[derive(Debug, PartialEq)]
 pub struct Found {
     pub article: String,
     pub title: String,
 }
+// END COPY
 
 /// One line of the report: a planet and what we found there.
 #[derive(Debug)]
@@ -162,6 +168,7 @@ pub struct Row {
     pub found: Result<Found, Failure>,
 }
 
+// COPY FROM listings/ch04-scraper/04-reactor/src/main.rs
 impl fmt::Display for Row {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         match &self.found {
@@ -172,7 +179,9 @@ impl fmt::Display for Row {
         }
     }
 }
+// END COPY
 
+// COPY FROM listings/ch04-scraper/03-threads/src/main.rs
 /// When each request started and ended, counted from one instant.
 pub struct Log {
     start: Instant,
@@ -199,6 +208,7 @@ impl Log {
         self.requests.lock().unwrap().clone()
     }
 }
+// END COPY
 
 impl Default for Log {
     fn default() -> Log {
@@ -242,6 +252,7 @@ async fn get(
 }
 // ANCHOR_END: get
 
+// COPY FROM listings/ch04-scraper/04-reactor/src/main.rs
 /// The text of an HTML body, decoded as a browser decodes it: by its
 /// byte-order mark if it has one, else by the charset of the
 /// `Content-Type` header, else by a `<meta>` of its first 1024 bytes;
@@ -336,6 +347,7 @@ fn base_url(page: &Html, url: Url) -> Url {
     let usable = |b: &Url| !matches!(b.scheme(), "data" | "javascript");
     base.filter(usable).unwrap_or(url)
 }
+// END COPY
 
 // ANCHOR: here
 /// The first article on `planet`, and its title: two downloads.
@@ -522,6 +534,7 @@ fn parse_options(args: &[String]) -> Result<(Limits, Vec<String>), String> {
     Ok((limits, planets))
 }
 
+// COPY FROM listings/ch04-scraper/04-reactor/src/main.rs
 /// The planets to scrape: the arguments, which must be http(s) URLs.
 fn parse_planets(args: &[String]) -> Result<Vec<Url>, String> {
     let parse = |arg: &String| match Url::parse(arg) {
@@ -531,6 +544,7 @@ fn parse_planets(args: &[String]) -> Result<Vec<Url>, String> {
     };
     args.iter().map(parse).collect()
 }
+// END COPY
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -577,6 +591,7 @@ async fn run(args: Vec<String>) -> Result<bool, BoxError> {
     Ok(rows.iter().all(|row| row.found.is_ok()))
 }
 
+// COPY FROM listings/ch04-scraper/04-reactor/src/main.rs
 /// The book's planet server. Every scraper listing of chapter 4 holds an
 /// identical copy of this module (a test checks it), so that each listing
 /// still builds when copied out alone.
@@ -1414,6 +1429,7 @@ pub mod planet_server {
         }
     }
 }
+// END COPY
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,132 @@
+//! Code that listings copy from each other on purpose. A listing cannot
+//! depend on another by path (it would not survive being copied out), so a
+//! program that grows from one listing to the next carries copies of what
+//! it keeps. Every such copy is declared where it sits, between two marker
+//! comments that name its source:
+//!
+//! ```text
+//! // COPY FROM listings/ch03-reactor/07-futures/src/main.rs
+//! ...items...
+//! // END COPY
+//! ```
+//!
+//! and every item between them (a function, a type, a module, an `impl`...)
+//! must be, as Rust, the same as an item of the source file: the same
+//! tokens, so that comments, layout and anchor lines do not count.
+
+use quote::ToTokens;
+use std::path::{Path, PathBuf};
+
+pub const BEGIN: &str = "// COPY FROM ";
+pub const END: &str = "// END COPY";
+
+/// One declared copy: where it sits, what it names as its source, and its
+/// text.
+#[derive(Debug)]
+pub struct Copy {
+    /// 1-based line of the `COPY FROM` marker.
+    pub line: usize,
+    /// The source, relative to the repository's root.
+    pub source: PathBuf,
+    pub text: String,
+}
+
+/// The declared copies of a file, or what is wrong with their markers.
+pub fn declared(text: &str) -> Result<Vec<Copy>, String> {
+    let mut copies = Vec::new();
+    let mut open: Option<(usize, PathBuf, Vec<&str>)> = None;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if let Some(source) = trimmed.strip_prefix(BEGIN) {
+            if let Some((at, ..)) = open {
+                return Err(format!(
+                    "line {}: copy of line {at} not ended",
+                    i + 1
+                ));
+            }
+            open = Some((i + 1, PathBuf::from(source.trim()), Vec::new()));
+        } else if trimmed == END {
+            let (line, source, body) = open.take().ok_or_else(|| {
+                format!("line {}: END COPY without a copy", i + 1)
+            })?;
+            copies.push(Copy {
+                line,
+                source,
+                text: body.join("\n"),
+            });
+        } else if let Some((_, _, body)) = &mut open {
+            body.push(line);
+        }
+    }
+    match open {
+        Some((at, ..)) => Err(format!("line {at}: copy never ended")),
+        None => Ok(copies),
+    }
+}
+
+/// The items of some Rust text, each as its token string.
+pub fn items(text: &str) -> Result<Vec<(String, String)>, String> {
+    let file = syn::parse_file(text).map_err(|e| e.to_string())?;
+    Ok(file.items.iter().map(|i| (name(i), tokens(i))).collect())
+}
+
+fn tokens(item: &syn::Item) -> String {
+    item.to_token_stream().to_string()
+}
+
+/// A short name for an item, for messages.
+pub fn name(item: &syn::Item) -> String {
+    use syn::Item::*;
+    match item {
+        Fn(f) => f.sig.ident.to_string(),
+        Struct(s) => s.ident.to_string(),
+        Enum(e) => e.ident.to_string(),
+        Trait(t) => t.ident.to_string(),
+        Mod(m) => m.ident.to_string(),
+        Const(c) => c.ident.to_string(),
+        Static(s) => s.ident.to_string(),
+        Type(t) => t.ident.to_string(),
+        Impl(i) => {
+            let ty = i.self_ty.to_token_stream().to_string();
+            match &i.trait_ {
+                Some((_, path, _)) => {
+                    format!("impl {} for {ty}", path.to_token_stream())
+                }
+                None => format!("impl {ty}"),
+            }
+        }
+        Use(u) => format!("use {}", u.tree.to_token_stream()),
+        Macro(m) => format!("{}!", m.mac.path.to_token_stream()),
+        _ => "an item".into(),
+    }
+}
+
+/// What is wrong with one declared copy, checked against its source under
+/// `root`: each item of the copy must be an item of the source.
+pub fn check(root: &Path, copy: &Copy) -> Vec<String> {
+    let source = match std::fs::read_to_string(root.join(&copy.source)) {
+        Ok(s) => s,
+        Err(e) => return vec![format!("{}: {e}", copy.source.display())],
+    };
+    let source_items = match items(&source) {
+        Ok(i) => i,
+        Err(e) => return vec![format!("{}: {e}", copy.source.display())],
+    };
+    let copied = match items(&copy.text) {
+        Ok(i) if !i.is_empty() => i,
+        Ok(_) => return vec!["the copy holds no item".into()],
+        Err(e) => return vec![format!("the copy is not whole items: {e}")],
+    };
+    copied
+        .into_iter()
+        .filter(|(_, t)| !source_items.iter().any(|(_, s)| s == t))
+        .map(|(n, _)| {
+            let found = source_items.iter().any(|(s, _)| *s == n);
+            if found {
+                format!("`{n}` differs from the source's")
+            } else {
+                format!("`{n}` is not in the source")
+            }
+        })
+        .collect()
+}
