@@ -43,10 +43,12 @@ fn main() {
 
     // Whatever a chapter includes from outside `src/` and `listings/`
     // (the README, which the appendices quote) is watched too.
-    let src = root.join("src");
+    let canonical = |p: &Path| p.canonicalize().unwrap_or(p.to_path_buf());
+    let src = canonical(&root.join("src"));
+    let listings = canonical(&root.join("listings"));
     for used in &checked.uses {
-        let file = used.file.canonicalize().unwrap_or(used.file.clone());
-        if !file.starts_with(&src) && !file.starts_with(root.join("listings")) {
+        let file = canonical(&used.file);
+        if !file.starts_with(&src) && !file.starts_with(&listings) {
             println!("cargo:rerun-if-changed={}", file.display());
         }
     }

@@ -56,15 +56,10 @@ pub const WAYS: [(&str, Way); 6] = [
 /// Spawns and joins `threads` threads that do nothing, as the article's
 /// versions spawn and join theirs; `_per_thread` is ignored.
 fn empty_as_the_article(threads: usize, _per_thread: u64) -> counters::Tally {
-    let start = Instant::now();
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| ());
-        }
-    });
+    let span = counters::spawned_and_joined(threads, || ());
     counters::Tally {
         count: 0,
-        time: start.elapsed(),
+        time: span.end - span.start,
     }
 }
 

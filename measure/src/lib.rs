@@ -47,10 +47,12 @@ pub fn run(bench: &str, mode: micro::Mode) -> Option<results::Results> {
         "spawn" => micro::spawn(mode),
         "handoff" => micro::handoff(mode),
         "handoff-parking" => return micro::handoff_parking(mode),
+        #[cfg(target_os = "linux")]
         "memory" => memory::measure(mode),
         "thread-limit" => memory::limit(mode),
         "latency" => latency::measure(mode),
         "contention" => contention::measure(mode),
+        #[cfg(target_os = "linux")]
         "echo" => echo::measure(mode),
         #[cfg(unix)]
         "syscalls" => return syscalls::measure(mode),

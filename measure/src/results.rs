@@ -59,7 +59,7 @@ impl Machine {
         };
         let kind = match self.virtual_machine {
             Some(true) => ", virtual machine",
-            Some(false) => ", not virtual",
+            Some(false) => ", no hypervisor flag",
             None => "",
         };
         format!(
@@ -222,10 +222,15 @@ mod tests {
     }
 
     /// One percentile convention for the whole repository: the tables'
-    /// and the load generator's (Listing 3-9) agree, nearest rank.
+    /// and the load generator's (Listing 3-10) agree, nearest rank.
     #[test]
     fn one_percentile_convention() {
         assert_eq!(point(&[1.0, 2.0]).median(), 1.0);
+        let ten: Vec<f64> = (1..=10).map(f64::from).collect();
+        assert_eq!(point(&ten).median(), 5.0);
+        assert_eq!(point(&ten).quantile(0.9), 9.0);
+        let hundred: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(point(&hundred).quantile(0.99), 99.0);
         let lists: [&[f64]; 4] = [
             &[5.0],
             &[1.0, 2.0],

@@ -91,8 +91,8 @@ mod tests {
 
     #[test]
     fn readings_are_real_numbers_not_zeros() {
-        // Burn a little CPU so that a tick has passed.
-        let start = std::time::Instant::now();
+        // Burn 50 ms of this thread's CPU, however busy the cores are.
+        let start = cpu_time::ThreadTime::now();
         let mut x = 0u64;
         while start.elapsed() < Duration::from_millis(50) {
             x = std::hint::black_box(x.wrapping_add(1));

@@ -12,7 +12,10 @@
 //!
 //! and every item between them (a function, a type, a module, an `impl`...)
 //! must be, as Rust, the same as an item of the source file: the same
-//! tokens, so that comments, layout and anchor lines do not count.
+//! tokens, so that ordinary comments, layout and anchor lines do not count
+//! (doc comments do: they are attributes). The same tokens are not always
+//! the same program, since names resolve through the file's `use` items;
+//! the listings' own tests and builds check the rest.
 
 use quote::ToTokens;
 use std::path::{Path, PathBuf};
@@ -23,7 +26,7 @@ pub const END: &str = "// END COPY";
 /// One declared copy: where it sits, what it names as its source, and its
 /// text.
 #[derive(Debug)]
-pub struct Copy {
+pub struct DeclaredCopy {
     /// 1-based line of the `COPY FROM` marker.
     pub line: usize,
     /// The source, relative to the repository's root.
@@ -32,7 +35,7 @@ pub struct Copy {
 }
 
 /// The declared copies of a file, or what is wrong with their markers.
-pub fn declared(text: &str) -> Result<Vec<Copy>, String> {
+pub fn declared(text: &str) -> Result<Vec<DeclaredCopy>, String> {
     let mut copies = Vec::new();
     let mut open: Option<(usize, PathBuf, Vec<&str>)> = None;
     for (i, line) in text.lines().enumerate() {
@@ -49,7 +52,7 @@ pub fn declared(text: &str) -> Result<Vec<Copy>, String> {
             let (line, source, body) = open.take().ok_or_else(|| {
                 format!("line {}: END COPY without a copy", i + 1)
             })?;
-            copies.push(Copy {
+            copies.push(DeclaredCopy {
                 line,
                 source,
                 text: body.join("\n"),
@@ -64,10 +67,13 @@ pub fn declared(text: &str) -> Result<Vec<Copy>, String> {
     }
 }
 
-/// The items of some Rust text, each as its token string.
-pub fn items(text: &str) -> Result<Vec<(String, String)>, String> {
+/// The items of some Rust text: each one's name, token string and first
+/// line.
+pub fn items(text: &str) -> Result<Vec<(String, String, usize)>, String> {
+    use syn::spanned::Spanned;
     let file = syn::parse_file(text).map_err(|e| e.to_string())?;
-    Ok(file.items.iter().map(|i| (name(i), tokens(i))).collect())
+    let item = |i: &syn::Item| (name(i), tokens(i), i.span().start().line);
+    Ok(file.items.iter().map(item).collect())
 }
 
 fn tokens(item: &syn::Item) -> String {
@@ -103,7 +109,7 @@ pub fn name(item: &syn::Item) -> String {
 
 /// What is wrong with one declared copy, checked against its source under
 /// `root`: each item of the copy must be an item of the source.
-pub fn check(root: &Path, copy: &Copy) -> Vec<String> {
+pub fn check(root: &Path, copy: &DeclaredCopy) -> Vec<String> {
     let source = match std::fs::read_to_string(root.join(&copy.source)) {
         Ok(s) => s,
         Err(e) => return vec![format!("{}: {e}", copy.source.display())],
@@ -119,13 +125,15 @@ pub fn check(root: &Path, copy: &Copy) -> Vec<String> {
     };
     copied
         .into_iter()
-        .filter(|(_, t)| !source_items.iter().any(|(_, s)| s == t))
-        .map(|(n, _)| {
-            let found = source_items.iter().any(|(s, _)| *s == n);
+        .filter(|(_, t, _)| !source_items.iter().any(|(_, s, _)| s == t))
+        .map(|(n, _, line)| {
+            // The marker is the line before the copy's first line.
+            let at = copy.line + line;
+            let found = source_items.iter().any(|(s, _, _)| *s == n);
             if found {
-                format!("`{n}` differs from the source's")
+                format!("line {at}: `{n}` differs from the source's")
             } else {
-                format!("`{n}` is not in the source")
+                format!("line {at}: `{n}` is not in the source")
             }
         })
         .collect()

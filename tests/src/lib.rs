@@ -37,8 +37,8 @@ pub fn cargo() -> Command {
     cmd
 }
 
-/// What `cargo metadata` says of the workspace and its dependencies,
-/// asked once per test process.
+/// What `cargo metadata --no-deps` says of the workspace, asked once per
+/// test process.
 pub fn metadata() -> &'static cargo_metadata::Metadata {
     static META: OnceLock<cargo_metadata::Metadata> = OnceLock::new();
     META.get_or_init(|| {
@@ -47,6 +47,7 @@ pub fn metadata() -> &'static cargo_metadata::Metadata {
             cmd.cargo_path(cargo);
         }
         cmd.manifest_path(root().join("Cargo.toml"))
+            .no_deps()
             .other_options(vec!["--offline".to_string()])
             .exec()
             .expect("cargo metadata failed")
@@ -81,6 +82,16 @@ pub fn cargo_build(args: &[&str]) -> Vec<Artifact> {
     let messages: Vec<Message> = Message::parse_stream(&out.stdout[..])
         .filter_map(Result::ok)
         .collect();
+    // A message this version of cargo_metadata cannot read comes back as a
+    // text line: an artifact lost that way must not pass unnoticed.
+    for m in &messages {
+        if let Message::TextLine(line) = m {
+            assert!(
+                !line.starts_with("{\"reason\":\"compiler-artifact\""),
+                "a build message cargo_metadata cannot read: {line}"
+            );
+        }
+    }
     if !out.status.success() {
         let rendered: String = messages
             .iter()

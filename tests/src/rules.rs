@@ -50,9 +50,8 @@ pub fn check_book(root: &Path) -> Checked {
 /// checks the two against `cargo metadata`.
 pub fn is_workspace_member(folder: &str) -> bool {
     let f = folder.strip_prefix("no-listing-").unwrap_or(folder);
-    f.len() > 3
-        && f[..2].bytes().all(|b| b.is_ascii_digit())
-        && f.as_bytes()[2] == b'-'
+    let f = f.as_bytes();
+    f.len() > 3 && f[..2].iter().all(u8::is_ascii_digit) && f[2] == b'-'
 }
 
 /// Every chapter file under `src/`, which must be exactly the files that
@@ -337,8 +336,16 @@ mod tests {
         let book = Book::new();
         book.write("src/ch01-01-one.md", &CHAPTER.replace(":here", ":there"));
         let problems = book.problems();
+        // The anchor the chapter asks for is missing, and the one the
+        // listing has is now unused.
         assert!(
-            problems.iter().any(|p| p.contains("there")),
+            problems.iter().any(|p| p.contains("`there`")),
+            "{problems:#?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("anchor `here` is not used")),
             "{problems:#?}"
         );
     }
@@ -389,7 +396,68 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_file() {
+        let book = Book::new();
+        let text = CHAPTER.replace("output.txt", "outputs.txt");
+        book.write("src/ch01-01-one.md", &text);
+        let problems = book.problems();
+        assert!(
+            problems.iter().any(|p| p.contains("outputs.txt")),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn an_unbalanced_anchor() {
+        let book = Book::new();
+        book.write(
+            "listings/ch01-x/01-a/src/main.rs",
+            "// ANCHOR: here\nfn main() {}\n// ANCHOR_END: here\n\
+             // ANCHOR: open\nfn f() {}\n",
+        );
+        let problems = book.problems();
+        assert!(problems.iter().any(|p| p.contains("open")), "{problems:#?}");
+    }
+
+    #[test]
+    fn a_fail_listing_shown_as_compiling_code() {
+        let book = Book::new();
+        book.write("listings/ch01-x/fail-02-b/Cargo.toml", "[package]\n");
+        book.write(
+            "listings/ch01-x/fail-02-b/src/main.rs",
+            "// ANCHOR: here\nfn main() {}\n// ANCHOR_END: here\n",
+        );
+        let block = "```rust\n\
+            {{#rustdoc_include ../listings/ch01-x/fail-02-b/src/main.rs:here}}\n\
+            ```\n";
+        book.write("src/ch01-01-one.md", &format!("{CHAPTER}\n{block}"));
+        book.fails_with("is a fail-* listing: tag its block rust,compile_fail");
+    }
+
+    #[test]
+    fn a_block_from_outside_the_listings() {
+        let book = Book::new();
+        book.write("src/code.rs", "fn main() {}\n");
+        let block = "```rust\n{{#rustdoc_include code.rs}}\n```\n";
+        book.write("src/ch01-01-one.md", &format!("{CHAPTER}\n{block}"));
+        book.fails_with("is not inside a listing folder");
+    }
+
+    #[test]
+    fn a_compile_fail_block_with_a_bad_error_code() {
+        let book = Book::new();
+        let text = CHAPTER.replace("```rust\n", "```rust,compile_fail,E12\n");
+        book.write("src/ch01-01-one.md", &text);
+        let problems = book.problems();
+        assert!(
+            problems.iter().any(|p| p.contains("is not one of")),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
     fn workspace_members_by_folder_name() {
+        assert!(!is_workspace_member("1é-x"));
         assert!(is_workspace_member("01-a"));
         assert!(is_workspace_member("no-listing-01-a"));
         assert!(!is_workspace_member("fail-01-a"));

@@ -6,7 +6,7 @@ use book_tests::copies::{self, BEGIN, END};
 use book_tests::{layout, root};
 use quote::ToTokens;
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use syn::spanned::Spanned;
 
 /// Every Rust file of every listing, in the listings' order, with its text.
@@ -21,19 +21,49 @@ fn listing_files() -> Vec<(PathBuf, String)> {
     files
 }
 
+/// A copy's source is a listing that comes before it (listing folders in
+/// path order: numbered ones, then `fail-*`, then `no-listing-*`, chapter
+/// by chapter). A file that named itself, or a later listing, would be
+/// checked against nothing or against its own copy.
+fn earlier(files: &[(PathBuf, String)], i: usize, source: &Path) -> bool {
+    files[..i].iter().any(|(f, _)| f == source)
+        && listing_dir(&files[i].0) != listing_dir(source)
+}
+
+/// `listings/chNN-topic/<folder>` of a listing file.
+fn listing_dir(file: &Path) -> PathBuf {
+    file.iter().take(3).collect()
+}
+
 #[test]
 fn every_declared_copy_is_its_source() {
+    let files = listing_files();
     let mut copies = 0;
     let mut wrong = Vec::new();
-    for (file, text) in listing_files() {
-        let declared = copies::declared(&text)
+    for (i, (file, text)) in files.iter().enumerate() {
+        let declared = copies::declared(text)
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let shown = shown(text);
         for copy in declared {
+            let at = format!("{}:{}", file.display(), copy.line);
+            if !earlier(&files, i, &copy.source) {
+                wrong.push(format!(
+                    "{at}: {} is not an earlier listing",
+                    copy.source.display()
+                ));
+                continue;
+            }
+            let end = copy.line + copy.text.lines().count() + 1;
+            let inside = |l: usize| shown.iter().any(|r| r.0 < l && l < r.1);
+            if inside(copy.line) || inside(end) {
+                wrong.push(format!(
+                    "{at}: a copy marker inside an anchor the book shows"
+                ));
+            }
             for problem in copies::check(&root(), &copy) {
                 wrong.push(format!(
-                    "{}:{} (from {}): {problem}",
+                    "{} (from {}): {problem}",
                     file.display(),
-                    copy.line,
                     copy.source.display()
                 ));
             }
@@ -48,6 +78,47 @@ fn every_declared_copy_is_its_source() {
     // The planet server in four scrapers, chapter 3's reactor as it grows,
     // and the rest: far more than this.
     assert!(copies >= 40, "only {copies} declared copies found");
+}
+
+#[test]
+fn a_copy_names_an_earlier_listing() {
+    let file = |f: &str| (PathBuf::from(f), String::new());
+    let files = [
+        file("listings/ch04-scraper/01-planet-server/src/main.rs"),
+        file("listings/ch04-scraper/02-sequential/src/main.rs"),
+        file("listings/ch04-scraper/02-sequential/src/other.rs"),
+    ];
+    let first = Path::new("listings/ch04-scraper/01-planet-server/src/main.rs");
+    let second = Path::new("listings/ch04-scraper/02-sequential/src/main.rs");
+    assert!(earlier(&files, 1, first));
+    assert!(!earlier(&files, 1, second), "itself");
+    assert!(!earlier(&files, 0, second), "a later listing");
+    assert!(!earlier(&files, 2, second), "its own listing");
+}
+
+/// Every scraper of chapter 4 holds the planet server as a declared copy,
+/// so that a copy cannot leave the check by losing its markers.
+#[test]
+fn every_planet_server_is_a_declared_copy() {
+    let mut servers = 0;
+    for (file, text) in listing_files() {
+        let Some(at) =
+            text.lines().position(|l| l == "pub mod planet_server {")
+        else {
+            continue;
+        };
+        servers += 1;
+        if file.starts_with("listings/ch04-scraper/01-planet-server") {
+            continue; // The original.
+        }
+        let declared = declared_lines(&text);
+        assert!(
+            declared.iter().any(|r| r.0 < at + 1 && at + 1 < r.1),
+            "{}: its planet server is not a declared copy",
+            file.display()
+        );
+    }
+    assert_eq!(servers, 5, "the original and four scrapers");
 }
 
 /// Items this long or longer (as tokens) that two listings share must be
@@ -148,10 +219,10 @@ fn a_copy_that_drifts_is_caught() {
     assert!(copies::check(dir.path(), &same.unwrap()[0]).is_empty());
     let drifted = copies::declared(&copy("fn f() -> u8 {\n    2\n}\n"));
     let problems = copies::check(dir.path(), &drifted.unwrap()[0]);
-    assert_eq!(problems, ["`f` differs from the source's"]);
+    assert_eq!(problems, ["line 2: `f` differs from the source's"]);
     let unknown = copies::declared(&copy("fn g() {}\n"));
     let problems = copies::check(dir.path(), &unknown.unwrap()[0]);
-    assert_eq!(problems, ["`g` is not in the source"]);
+    assert_eq!(problems, ["line 2: `g` is not in the source"]);
     assert!(copies::declared(&format!("{BEGIN}a.rs\nfn f() {{}}\n")).is_err());
     assert!(copies::declared(&format!("fn f() {{}}\n{END}\n")).is_err());
 }

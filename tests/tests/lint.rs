@@ -155,24 +155,10 @@ fn fail_listings_are_excluded_from_the_workspace() {
 /// that compiles) agree on every listing folder.
 #[test]
 fn workspace_membership_is_one_rule() {
-    let out = cargo()
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--no-deps",
-            "--offline",
-        ])
-        .output()
-        .expect("cannot run cargo metadata");
-    assert!(out.status.success(), "cargo metadata failed");
-    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let members: Vec<PathBuf> = meta["packages"]
-        .as_array()
-        .unwrap()
+    let members: Vec<PathBuf> = book_tests::metadata()
+        .workspace_packages()
         .iter()
-        .filter_map(|p| p["manifest_path"].as_str())
-        .map(|m| PathBuf::from(m).parent().unwrap().to_owned())
+        .map(|p| p.manifest_path.parent().unwrap().as_std_path().to_owned())
         .collect();
     for dir in listing_dirs() {
         let folder = dir.file_name().unwrap().to_string_lossy();

@@ -173,39 +173,43 @@ pub fn tasks(tasks: usize, per_task: u64) -> Tally {
 }
 // ANCHOR_END: tasks
 
-/// The racy counter timed as the seed's article timed it: each thread
-/// counts as soon as it is spawned, with no wait for the others, and the
-/// time runs from before the first spawn to after the last join.
-pub fn racy_as_the_article(threads: usize, per_thread: u64) -> Tally {
-    let counter = AtomicU64::new(0);
+/// Spawns `threads` threads that each run `work` as soon as they start,
+/// with no wait for the others, and joins them all: the article's way.
+/// Returns the span from before the first spawn to after the last join.
+pub fn spawned_and_joined(
+    threads: usize,
+    work: impl Fn() + Sync,
+) -> Range<Instant> {
     let start = Instant::now();
     thread::scope(|s| {
         for _ in 0..threads {
-            s.spawn(|| {
-                for _ in 0..per_thread {
-                    let v = counter.load(Relaxed);
-                    counter.store(v + 1, Relaxed);
-                }
-            });
+            s.spawn(&work);
         }
     });
-    Tally::new(counter.into_inner(), start..Instant::now())
+    start..Instant::now()
+}
+
+/// The racy counter timed as the article timed it.
+pub fn racy_as_the_article(threads: usize, per_thread: u64) -> Tally {
+    let counter = AtomicU64::new(0);
+    let span = spawned_and_joined(threads, || {
+        for _ in 0..per_thread {
+            let v = counter.load(Relaxed);
+            counter.store(v + 1, Relaxed);
+        }
+    });
+    Tally::new(counter.into_inner(), span)
 }
 
 /// The locked counter, timed the same way.
 pub fn mutex_as_the_article(threads: usize, per_thread: u64) -> Tally {
     let counter = Mutex::new(0);
-    let start = Instant::now();
-    thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| {
-                for _ in 0..per_thread {
-                    *counter.lock().unwrap() += 1;
-                }
-            });
+    let span = spawned_and_joined(threads, || {
+        for _ in 0..per_thread {
+            *counter.lock().unwrap() += 1;
         }
     });
-    Tally::new(counter.into_inner().unwrap(), start..Instant::now())
+    Tally::new(counter.into_inner().unwrap(), span)
 }
 
 // The book shows excerpts of this file, and compiles each one as a program

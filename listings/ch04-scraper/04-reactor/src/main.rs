@@ -1957,7 +1957,9 @@ async fn fetch(url: &Url) -> Result<(Url, String), String> {
     let body = decode(page.header("content-type"), &page.body)?;
     Ok((last, body)) // `last`: after any redirect.
 }
+// ANCHOR_END: here
 
+// COPY FROM listings/ch04-scraper/03-threads/src/main.rs
 /// The text of an HTML body, decoded as a browser decodes it: by its
 /// byte-order mark if it has one, else by the charset of the
 /// `Content-Type` header, else by a `<meta>` of its first 1024 bytes;
@@ -2030,7 +2032,9 @@ fn meta(body: &[u8]) -> Option<&'static Encoding> {
         e => e,
     })
 }
+// END COPY
 
+// ANCHOR: first-article
 /// The first article on `planet`, and its title: two downloads.
 pub async fn first_article(planet: &Url, log: &Log) -> Result<Found, String> {
     let (url, body) = get(planet, log).await?;
@@ -2054,7 +2058,7 @@ pub async fn first_article(planet: &Url, log: &Log) -> Result<Found, String> {
     })
 }
 
-// ANCHOR_END: here
+// ANCHOR_END: first-article
 
 // ANCHOR: permits
 /// At most so many at a time: a semaphore for our executor, as tokio's
