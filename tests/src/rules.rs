@@ -287,6 +287,12 @@ mod tests {
             check_book(self.0.path()).errors
         }
 
+        /// Asserts that one of the book's problems contains `what`.
+        fn has_problem(&self, what: &str) {
+            let problems = self.problems();
+            assert!(problems.iter().any(|p| p.contains(what)), "{problems:#?}");
+        }
+
         /// Asserts that the book has exactly one problem, containing `what`.
         fn fails_with(&self, what: &str) {
             let problems = self.problems();
@@ -335,19 +341,10 @@ mod tests {
     fn a_missing_anchor() {
         let book = Book::new();
         book.write("src/ch01-01-one.md", &CHAPTER.replace(":here", ":there"));
-        let problems = book.problems();
         // The anchor the chapter asks for is missing, and the one the
         // listing has is now unused.
-        assert!(
-            problems.iter().any(|p| p.contains("`there`")),
-            "{problems:#?}"
-        );
-        assert!(
-            problems
-                .iter()
-                .any(|p| p.contains("anchor `here` is not used")),
-            "{problems:#?}"
-        );
+        book.has_problem("`there`");
+        book.has_problem("anchor `here` is not used");
     }
 
     #[test]
@@ -400,11 +397,7 @@ mod tests {
         let book = Book::new();
         let text = CHAPTER.replace("output.txt", "outputs.txt");
         book.write("src/ch01-01-one.md", &text);
-        let problems = book.problems();
-        assert!(
-            problems.iter().any(|p| p.contains("outputs.txt")),
-            "{problems:#?}"
-        );
+        book.has_problem("outputs.txt");
     }
 
     #[test]
@@ -415,8 +408,7 @@ mod tests {
             "// ANCHOR: here\nfn main() {}\n// ANCHOR_END: here\n\
              // ANCHOR: open\nfn f() {}\n",
         );
-        let problems = book.problems();
-        assert!(problems.iter().any(|p| p.contains("open")), "{problems:#?}");
+        book.has_problem("open");
     }
 
     #[test]
@@ -448,11 +440,7 @@ mod tests {
         let book = Book::new();
         let text = CHAPTER.replace("```rust\n", "```rust,compile_fail,E12\n");
         book.write("src/ch01-01-one.md", &text);
-        let problems = book.problems();
-        assert!(
-            problems.iter().any(|p| p.contains("is not one of")),
-            "{problems:#?}"
-        );
+        book.has_problem("is not one of");
     }
 
     #[test]
