@@ -81,9 +81,14 @@ fn spread(unit: &str, p: &Point, scale: f64) -> String {
     )
 }
 
+/// What every table's note says of its medians and percentiles.
+const RANKS: &str = "Medians and percentiles are by nearest rank: of an \
+                     even number of values, the median is the lower middle \
+                     one";
+
 fn footer(r: &Results, cells: &str) -> String {
     format!(
-        "\n*Machine: {}. Mode: {}. Method: {}. Cells: {cells}.*\n",
+        "\n*Machine: {}. Mode: {}. Method: {}. Cells: {cells}. {RANKS}.*\n",
         r.machine.describe(),
         r.mode,
         r.method
@@ -218,7 +223,7 @@ fn pairs_table(r: &Results) -> String {
          listing's Mutex loop, released together by the listing's \
          `on_threads`; overlap is the share of a run during which both \
          threads were counting. Cells: time per increment, median, and \
-         below it min–max over the runs.*\n",
+         below it min–max over the runs. {RANKS}.*\n",
         r.machine.describe(),
         r.mode,
         crate::contention::TOTAL,
