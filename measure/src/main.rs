@@ -1,5 +1,4 @@
-use measure::micro::Mode;
-use measure::{BENCHES, render, results, root};
+use measure::{BENCHES, Mode, names, results, root};
 use std::process::ExitCode;
 
 const HELP: &str = "\
@@ -21,14 +20,14 @@ fn main() -> ExitCode {
     let root = root();
     match args.first().map(String::as_str) {
         Some("--help" | "-h") => {
-            println!("{HELP}{}", BENCHES.join(", "));
+            println!("{HELP}{}", names().join(", "));
             ExitCode::SUCCESS
         }
         Some("probe-memory") => {
             let kind = args.get(1).map(String::as_str).unwrap_or_default();
             let n = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(10_000);
             // probe-memory threads|tasks N, or probe-memory limit CAP
-            match measure::memory::probe(kind, n) {
+            match measure::benchmarks::memory::probe(kind, n) {
                 Ok(bytes) => {
                     println!("{bytes}");
                     ExitCode::SUCCESS
@@ -41,7 +40,7 @@ fn main() -> ExitCode {
         }
         Some("serve-echo") => {
             let kind = args.get(1).map(String::as_str).unwrap_or_default();
-            match measure::echo::serve(kind) {
+            match measure::benchmarks::echo::serve(kind) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("serve-echo: {e}");
@@ -49,11 +48,8 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Some("render") => finish(render::render_all(&root).and_then(|files| {
-            render::write(&root, &files).map_err(|e| vec![e.to_string()])?;
-            Ok(files.len())
-        })),
-        Some("check") => finish(render::check(&root).map(|()| 0)),
+        Some("render") => finish(render_and_write(&root)),
+        Some("check") => finish(measure::check(&root).map(|()| 0)),
         _ => {
             let full = args.iter().any(|a| a == "--full");
             let mode = if full { Mode::Full } else { Mode::Quick };
@@ -62,10 +58,11 @@ fn main() -> ExitCode {
                 .filter(|a| !a.starts_with("--"))
                 .map(String::as_str)
                 .collect();
-            if let Some(bad) = named.iter().find(|n| !BENCHES.contains(n)) {
+            if let Some(bad) = named.iter().find(|n| measure::find(n).is_none())
+            {
                 eprintln!(
                     "unknown benchmark `{bad}`; known: {}",
-                    BENCHES.join(", ")
+                    names().join(", ")
                 );
                 return ExitCode::from(2);
             }
@@ -77,10 +74,11 @@ fn main() -> ExitCode {
             }
             for bench in BENCHES
                 .iter()
+                .map(|b| b.name)
                 .filter(|b| named.is_empty() || named.contains(b))
             {
                 eprintln!("measure: running `{bench}` ({} mode)", mode.name());
-                let Some(r) = measure::run(bench, mode) else {
+                let Some(r) = (measure::find(bench).unwrap().run)(mode) else {
                     eprintln!(
                         "measure: `{bench}` did not run (see above); its saved results stay"
                     );
@@ -91,13 +89,16 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             }
-            finish(render::render_all(&root).and_then(|files| {
-                render::write(&root, &files)
-                    .map_err(|e| vec![e.to_string()])?;
-                Ok(files.len())
-            }))
+            finish(render_and_write(&root))
         }
     }
+}
+
+/// Renders every table and figure and writes them; the number written.
+fn render_and_write(root: &std::path::Path) -> Result<usize, Vec<String>> {
+    let files = measure::render_all(root)?;
+    measure::write(root, &files).map_err(|e| vec![e.to_string()])?;
+    Ok(files.len())
 }
 
 fn finish(r: Result<usize, Vec<String>>) -> ExitCode {

@@ -88,11 +88,41 @@ fn today() -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// What one sample is.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// Nanoseconds.
+    #[serde(rename = "ns")]
+    Ns,
+    #[serde(rename = "bytes")]
+    Bytes,
+    /// A number of things.
+    #[serde(rename = "count")]
+    Count,
+    /// Messages per second.
+    #[serde(rename = "msg/s")]
+    MsgPerSec,
+    /// A count divided by the messages sent.
+    #[serde(rename = "per message")]
+    PerMessage,
+    /// A count divided by the round trips made.
+    #[serde(rename = "per")]
+    Per,
+    /// A share, in percent.
+    #[serde(rename = "%")]
+    Percent,
+}
+
 /// One measured point: a series (a way of doing the work) at one value of
 /// the parameter, with every sample kept.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Point {
     pub series: String,
+    /// What else was measured of the series, when not the benchmark's main
+    /// figure (which is in its unit): `p99`, `server CPU`... The benchmark
+    /// that records a metric names it with a constant and knows its unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
     pub x: u64,
     pub samples: Vec<f64>,
     /// When the samples come from several runs of equal size, one after
@@ -106,6 +136,35 @@ fn is_zero(n: &usize) -> bool {
 }
 
 impl Point {
+    /// The main figure of `series` at `x`.
+    pub fn new(series: &str, x: u64, samples: Vec<f64>) -> Point {
+        Point {
+            series: series.into(),
+            metric: None,
+            x,
+            samples,
+            runs: 0,
+        }
+    }
+
+    /// Samples that belong to no series, to take their quantiles.
+    pub fn of(samples: Vec<f64>) -> Point {
+        Point::new("", 0, samples)
+    }
+
+    /// Another metric of `series` at `x`.
+    pub fn metric(
+        series: &str,
+        metric: &str,
+        x: u64,
+        samples: Vec<f64>,
+    ) -> Point {
+        Point {
+            metric: Some(metric.into()),
+            ..Point::new(series, x, samples)
+        }
+    }
+
     fn sorted(&self) -> Vec<f64> {
         let mut v = self.samples.clone();
         v.sort_by(f64::total_cmp);
@@ -138,15 +197,7 @@ impl Point {
         }
         self.samples
             .chunks(self.samples.len() / self.runs)
-            .map(|c| {
-                Point {
-                    series: String::new(),
-                    x: 0,
-                    samples: c.to_vec(),
-                    runs: 0,
-                }
-                .quantile(q)
-            })
+            .map(|c| Point::of(c.to_vec()).quantile(q))
             .collect()
     }
 }
@@ -159,14 +210,59 @@ pub struct Results {
     pub mode: String,
     /// How the samples were taken, in a sentence.
     pub method: String,
-    /// What one sample is: `ns` (nanoseconds) or `bytes`.
-    pub unit: String,
+    /// What one sample of a point's main figure is.
+    pub unit: Unit,
     pub points: Vec<Point>,
+    /// For a timeline: when each request ran.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spans: Vec<Span>,
+}
+
+/// One request of a timeline, from its start to its end, in nanoseconds
+/// since the run began.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Span {
+    pub series: String,
+    /// The request's place in the run, by start time.
+    pub request: u64,
+    pub start: f64,
+    pub end: f64,
 }
 
 impl Results {
+    /// A fresh record of `bench`, measured on this machine now.
+    pub fn new(
+        bench: &str,
+        mode: crate::Mode,
+        method: String,
+        unit: Unit,
+        points: Vec<Point>,
+    ) -> Results {
+        Results {
+            bench: bench.into(),
+            machine: Machine::this(),
+            mode: mode.name().into(),
+            method,
+            unit,
+            points,
+            spans: Vec::new(),
+        }
+    }
+
+    /// The main figure of `series` at `x`.
     pub fn point(&self, series: &str, x: u64) -> Option<&Point> {
-        self.points.iter().find(|p| p.series == series && p.x == x)
+        self.points
+            .iter()
+            .find(|p| p.series == series && p.x == x && p.metric.is_none())
+    }
+
+    /// Another metric of `series` at `x`.
+    pub fn metric(&self, series: &str, metric: &str, x: u64) -> Option<&Point> {
+        self.points.iter().find(|p| {
+            p.series == series
+                && p.x == x
+                && p.metric.as_deref() == Some(metric)
+        })
     }
 
     /// The series, in the order they were measured.
@@ -210,15 +306,10 @@ pub fn save(root: &Path, results: &Results) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::Point;
-    use crate::echo::load::nearest_rank;
+    use crate::benchmarks::echo::load::nearest_rank;
 
     fn point(samples: &[f64]) -> Point {
-        Point {
-            series: String::new(),
-            x: 0,
-            samples: samples.to_vec(),
-            runs: 0,
-        }
+        Point::of(samples.to_vec())
     }
 
     /// One percentile convention for the whole repository: the tables'

@@ -4,25 +4,36 @@
 //! and a timeline of every request of one run. The code measured is the
 //! listings' own: each `main.rs` is compiled here as a module.
 
-#[path = "../../listings/ch04-scraper/04-reactor/src/main.rs"]
+#[path = "../../../listings/ch04-scraper/04-reactor/src/main.rs"]
 #[allow(dead_code)]
 mod reactor;
-#[path = "../../listings/ch04-scraper/02-sequential/src/main.rs"]
+#[path = "../../../listings/ch04-scraper/02-sequential/src/main.rs"]
 #[allow(dead_code)]
 mod sequential;
-#[path = "../../listings/ch04-scraper/03-threads/src/main.rs"]
+#[path = "../../../listings/ch04-scraper/03-threads/src/main.rs"]
 #[allow(dead_code)]
 mod threads;
-#[path = "../../listings/ch04-scraper/05-tokio/src/main.rs"]
+#[path = "../../../listings/ch04-scraper/05-tokio/src/main.rs"]
 #[allow(dead_code)]
 mod tokio_scraper;
 
-use crate::micro::Mode;
-use crate::results::{Machine, Point, Results};
+use crate::bench::{Bench, Mode};
+use crate::claim::{Bound, Claim, medians};
+use crate::render::{Figure, Line, fmt_value, footer, header, series_lines};
+use crate::render::spread;
+use crate::results::{Point, Results, Unit};
+use std::fmt::Write as _;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use url::Url;
+
+pub const BENCH: Bench = Bench {
+    name: "scraper",
+    run: |mode| Some(measure(mode)),
+    render,
+    claims,
+};
 
 pub const LATENCY: Duration = Duration::from_millis(50);
 pub const SEQUENTIAL: &str = "sequential";
@@ -32,12 +43,9 @@ pub const TOKIO: &str = "tokio tasks";
 /// The tokio scraper with the bound its `main` has when not told
 /// otherwise (`Limits::default().concurrent`, 100), where `TOKIO` has n.
 pub const TOKIO_DEFAULT: &str = "tokio tasks, default bound (100)";
-/// What the series of the CPU time of `series` is called.
-pub fn cpu(series: &str) -> String {
-    format!("{series}: CPU time{CPU_SUFFIX}")
-}
-/// The end of every CPU-time series' name.
-pub const CPU_SUFFIX: &str = " (process)";
+/// The metric of each series that is the CPU time of the whole process
+/// (scraper and server) during the run, in nanoseconds.
+pub const CPU: &str = "CPU time (process)";
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A listener on 127.0.0.1 whose queue of connections waiting to be
@@ -101,7 +109,7 @@ fn check(ok: usize, n: usize, series: &str) {
     assert_eq!(ok, n, "{series}: every planet must be scraped");
 }
 
-fn run(series: &str, n: usize) -> Run {
+pub(crate) fn run(series: &str, n: usize) -> Run {
     let (_server, urls) = server(n);
     // The previous run's server ends on a thread of its own, after its
     // `Server` is dropped: give it time, so that its CPU time is not
@@ -166,7 +174,7 @@ fn run(series: &str, n: usize) -> Run {
     }
 }
 
-pub fn measure(mode: Mode) -> Results {
+fn measure(mode: Mode) -> Results {
     let ns: &[usize] = &[10, 50, 200, 1000];
     let mut points = Vec::new();
     for series in [SEQUENTIAL, THREADS, REACTOR, TOKIO, TOKIO_DEFAULT] {
@@ -192,25 +200,14 @@ pub fn measure(mode: Mode) -> Results {
                 cpu.push(cpu_time.as_nanos() as f64);
             }
             eprintln!("scraper: {series}, n = {n}: {samples:?}, cpu {cpu:?}");
-            points.push(Point {
-                series: series.into(),
-                x: n as u64,
-                samples,
-                runs: 0,
-            });
-            points.push(Point {
-                series: self::cpu(series),
-                x: n as u64,
-                samples: cpu,
-                runs: 0,
-            });
+            points.push(Point::new(series, n as u64, samples));
+            points.push(Point::metric(series, CPU, n as u64, cpu));
         }
     }
-    Results {
-        bench: "scraper".into(),
-        machine: Machine::this(),
-        mode: mode.name().into(),
-        method: format!(
+    Results::new(
+        "scraper",
+        mode,
+        format!(
             "the listings' scrape functions against the book's planet \
              server in the same process (its listen backlog raised to 4096), \
              {} ms per response, healthy planets; a sample is the wall time of one whole run (all n \
@@ -226,38 +223,168 @@ pub fn measure(mode: Mode) -> Results {
             if mode == Mode::Quick { 3 } else { 5 },
             mode.name()
         ),
-        unit: "ns".into(),
+        Unit::Ns,
         points,
-    }
+    )
 }
 
-/// The timeline: every request of one run at n = 10, sequential and on
-/// tokio. Each point is one request: x is its index, the two samples are
-/// its start and end, in nanoseconds from the run's start.
-pub fn timeline(mode: Mode) -> Results {
-    let mut points = Vec::new();
-    for series in [SEQUENTIAL, REACTOR, TOKIO] {
-        let (_, _, mut requests) = run(series, 10);
-        requests.sort_by_key(|r| r.1);
-        for (i, (_url, start, end)) in requests.into_iter().enumerate() {
-            points.push(Point {
-                series: series.into(),
-                x: i as u64,
-                samples: vec![start.as_nanos() as f64, end.as_nanos() as f64],
-                runs: 0,
-            });
+
+/// Two tables: the wall times, with the two limits beside them, then
+/// the CPU times, each series named once in its column.
+fn scraper_table(r: &Results) -> String {
+    let mut t = header(&r.bench);
+    t.push_str("\n\n");
+    let series = r.series();
+    let v = |ns: f64| fmt_value(Unit::Ns, ns).replace(' ', "&nbsp;");
+    // The wall times (`metric` None), with the limits, or the CPU times.
+    let table = |t: &mut String, metric: Option<&str>| {
+        let limits = metric.is_none();
+        let extra = if limits {
+            " 2 × latency | 2n × latency |"
+        } else {
+            ""
+        };
+        let _ = writeln!(t, "| n | {} |{extra}", series.join(" | "));
+        let columns = series.len() + if limits { 2 } else { 0 };
+        let _ = writeln!(t, "|---:|{}", "---:|".repeat(columns));
+        for x in r.xs() {
+            let mut row = format!("| {x} |");
+            for s in &series {
+                let point = match metric {
+                    None => r.point(s, x),
+                    Some(m) => r.metric(s, m, x),
+                };
+                let cell = match point {
+                    Some(p) => spread(r.unit, p, 1.0),
+                    None => "not measured".into(),
+                };
+                let _ = write!(row, " {cell} |");
+            }
+            if limits {
+                let n = x as f64;
+                let _ =
+                    write!(row, " {} | {} |", v(2.0 * lat()), v(2.0 * n * lat()));
+            }
+            row.push('\n');
+            t.push_str(&row);
         }
-    }
-    Results {
-        bench: "scraper-timeline".into(),
-        machine: Machine::this(),
-        mode: mode.name().into(),
-        method: format!(
-            "one run of each scraper over 10 planets at {} ms per response; \
-             each request's start and end as the scraper logged them",
-            LATENCY.as_millis()
-        ),
-        unit: "ns".into(),
-        points,
-    }
+    };
+    t.push_str("Wall time of a whole run:\n\n");
+    table(&mut t, None);
+    t.push_str(
+        "\nCPU time of the whole process (scraper and server) \
+                during the same runs:\n\n",
+    );
+    table(&mut t, Some(CPU));
+    t.push_str(&footer(r, "median, and below it min–max over the runs"));
+    t
+}
+
+
+fn render(r: &Results) -> Vec<(&'static str, String)> {
+    // Wall times only: the CPU time stays in the table.
+    let mut lines: Vec<Line> = series_lines(r, false);
+    let lat = lat();
+    let xs = r.xs();
+    let flat = xs
+        .iter()
+        .map(|&x| (x as f64, 2.0 * lat, 2.0 * lat, 2.0 * lat));
+    lines.push(("limit: two round trips, 2 × latency".into(), flat.collect()));
+    let linear = xs.iter().map(|&x| {
+        let v = 2.0 * x as f64 * lat;
+        (x as f64, v, v, v)
+    });
+    lines.push(("2n downloads in a row, 2n × latency".into(), linear.collect()));
+    let figure = crate::render::figure(
+        r,
+        Figure {
+            title: "Wall time to scrape n planets (50 ms per response)",
+            x_desc: "n planets",
+            y_desc: "wall time",
+            log_x: true,
+            note: "dots: median; bars: min–max over the runs",
+        },
+        lines,
+    );
+    vec![("scraper.md", scraper_table(r)), ("scraper.svg", figure)]
+}
+
+fn lat() -> f64 {
+    LATENCY.as_nanos() as f64
+}
+
+fn claims() -> Vec<Claim> {
+    vec![
+        Claim {
+            text: "With 200 planets, the tokio scraper took {ratio} times \
+                   the time of two round trips (2 × latency)",
+            bound: Bound::Below(1.3),
+            ratio: |r| Some((r.point(TOKIO, 200)?.median(), 2.0 * lat())),
+        },
+        Claim {
+            text: "With 1000 planets, the tokio scraper took {ratio} times \
+                   the time of two round trips",
+            bound: Bound::Below(2.0),
+            ratio: |r| Some((r.point(TOKIO, 1000)?.median(), 2.0 * lat())),
+        },
+        Claim {
+            text: "With 200 planets, the scraper on our own reactor, all on \
+                   one thread, took {ratio} times the time of two round trips",
+            bound: Bound::Below(1.4),
+            ratio: |r| Some((r.point(REACTOR, 200)?.median(), 2.0 * lat())),
+        },
+        Claim {
+            text: "With 1000 planets, the scraper on our own reactor took \
+                   {ratio} times the time of two round trips",
+            bound: Bound::Below(2.5),
+            ratio: |r| Some((r.point(REACTOR, 1000)?.median(), 2.0 * lat())),
+        },
+        Claim {
+            text: "With 1000 planets, the process used {ratio} times as much \
+                   CPU time during the runs on our reactor as during the \
+                   tokio runs",
+            bound: Bound::Below(1.5),
+            ratio: |r| {
+                let ours = r.metric(REACTOR, CPU, 1000)?.median();
+                let theirs = r.metric(TOKIO, CPU, 1000)?.median();
+                Some((ours, theirs))
+            },
+        },
+        Claim {
+            text: "With 1000 planets, the scraper on our one-thread reactor \
+                   took {ratio} times as long as the tokio scraper",
+            bound: Bound::Below(2.0),
+            ratio: |r| medians(r, (REACTOR, 1000), (TOKIO, 1000)),
+        },
+        Claim {
+            text: "With 200 planets, the scraper with a thread per planet \
+                   took {ratio} times the time of two round trips",
+            bound: Bound::Below(1.5),
+            ratio: |r| Some((r.point(THREADS, 200)?.median(), 2.0 * lat())),
+        },
+        Claim {
+            text: "With 1000 planets, the scraper with a thread per planet \
+                   took {ratio} times the time of two round trips",
+            bound: Bound::Below(5.0),
+            ratio: |r| Some((r.point(THREADS, 1000)?.median(), 2.0 * lat())),
+        },
+        Claim {
+            text: "With 1000 planets and its default bound of 100 planets at \
+                   a time, the tokio scraper took {ratio} times the time of \
+                   ten waves of two round trips (20 × latency), the least \
+                   that bound allows",
+            bound: Bound::Between(1.0, 1.5),
+            ratio: |r| {
+                Some((r.point(TOKIO_DEFAULT, 1000)?.median(), 20.0 * lat()))
+            },
+        },
+        Claim {
+            text: "With 200 planets, the sequential scraper took {ratio} \
+                   times the time of 2n downloads in a row (2n × latency)",
+            bound: Bound::Below(1.05),
+            ratio: |r| {
+                Some((r.point(SEQUENTIAL, 200)?.median(), 400.0 * lat()))
+            },
+        },
+    ]
 }

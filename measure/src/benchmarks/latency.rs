@@ -4,14 +4,23 @@
 //! instant it sends; the handler subtracts it from the instant its read
 //! returns. Both sides live in one process and share one clock.
 
-use crate::micro::Mode;
-use crate::results::{Machine, Point, Results};
+use crate::bench::{Bench, Mode, no_claims};
+use crate::render::{Figure, fmt_value, footer, header, spread};
+use crate::results::{Point, Results, Unit};
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+
+pub const BENCH: Bench = Bench {
+    name: "latency",
+    run,
+    render,
+    claims: no_claims,
+};
 
 pub const THREAD_PER_CONNECTION: &str = "thread per connection";
 pub const EVENT_LOOP: &str = "event loop (tokio, current-thread)";
@@ -125,7 +134,7 @@ fn run_once(series: &str, busy: usize, messages: usize) -> Vec<f64> {
     delays
 }
 
-pub fn measure(mode: Mode) -> Results {
+fn run(mode: Mode) -> Option<Results> {
     let (messages, runs) = match mode {
         Mode::Quick => (1_000, 3),
         Mode::Full => (3_000, 5),
@@ -140,18 +149,15 @@ pub fn measure(mode: Mode) -> Results {
             }
             eprintln!("latency: {series}, {busy} busy threads: done");
             points.push(Point {
-                series: series.into(),
-                x: busy as u64,
-                samples,
                 runs,
+                ..Point::new(series, busy as u64, samples)
             });
         }
     }
-    Results {
-        bench: "latency".into(),
-        machine: Machine::this(),
-        mode: mode.name().into(),
-        method: format!(
+    Some(Results::new(
+        "latency",
+        mode,
+        format!(
             "{runs} runs per row of {messages} messages of 8 bytes, one \
              every 200 µs, \
              round-robin over {CONNECTIONS} loopback TCP connections \
@@ -159,7 +165,67 @@ pub fn measure(mode: Mode) -> Results {
              client's write to the return of the handler's read; the busy \
              threads spin in the same process for the whole run"
         ),
-        unit: "ns".into(),
+        Unit::Ns,
         points,
+    ))
+}
+
+fn latency_table(r: &Results) -> String {
+    let mut t = header(&r.bench);
+    t.push_str("\n\n");
+    t.push_str("| handler | busy threads | p50 | p99 | p99.9 | max |\n");
+    t.push_str("|---|---:|---:|---:|---:|---:|\n");
+    let runs = |p: &Point, q: f64| {
+        spread(r.unit, &Point::of(p.per_run_quantile(q)), 1.0)
+    };
+    for p in &r.points {
+        let _ = writeln!(
+            t,
+            "| {} | {} | {} | {} | {} | {} |",
+            p.series,
+            p.x,
+            runs(p, 0.5),
+            runs(p, 0.99),
+            runs(p, 0.999),
+            fmt_value(r.unit, p.max()).replace(' ', "&nbsp;"),
+        );
     }
+    t.push_str(&footer(
+        r,
+        "each percentile is the median over the runs of that percentile \
+         within a run, and below it min–max over the runs; max is the largest delay of \
+         all runs",
+    ));
+    t
+}
+
+
+fn render(r: &Results) -> Vec<(&'static str, String)> {
+    let mut lines = Vec::new();
+    for s in r.series() {
+        for (q, label) in [(0.5, "p50"), (0.99, "p99")] {
+            let pts = r
+                .points
+                .iter()
+                .filter(|p| p.series == s)
+                .map(|p| {
+                    let v = Point::of(p.per_run_quantile(q));
+                    (p.x as f64, v.median(), v.min(), v.max())
+                })
+                .collect();
+            lines.push((format!("{s}, {label}"), pts));
+        }
+    }
+    let figure = crate::render::figure(
+        r,
+        Figure {
+            title: "Bytes arrived to handler running",
+            x_desc: "busy threads spinning beside the server",
+            y_desc: "delay",
+            log_x: false,
+            note: "dots: median over runs; bars: min–max over runs",
+        },
+        lines,
+    );
+    vec![("latency.md", latency_table(r)), ("latency.svg", figure)]
 }

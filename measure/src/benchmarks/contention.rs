@@ -10,16 +10,28 @@
 //! A last series records the share of increments the racy version lost in
 //! the very runs that were timed.
 
-#[path = "../../listings/ch02-locks/05-contention/src/counters.rs"]
+#[path = "../../../listings/ch02-locks/05-contention/src/counters.rs"]
 #[allow(dead_code)]
 mod counters;
 
-use crate::micro::{Mode, run_group};
-use crate::results::{Machine, Point, Results};
+use crate::bench::{Bench, Mode};
+use crate::claim::{Bound, Claim, medians};
+use crate::micro::run_group;
+use crate::render::{Figure, Line, RANKS, by_series, figure, header};
+use crate::render::{series_lines, spread};
+use crate::results::{Point, Results, Unit};
+use std::fmt::Write as _;
 use criterion::BenchmarkId;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+
+pub const BENCH: Bench = Bench {
+    name: "contention",
+    run,
+    render,
+    claims,
+};
 
 /// Increments per measurement, split evenly between the threads, as in the
 /// article's 100 threads x 1000 increments.
@@ -130,7 +142,7 @@ pub const SERIES: [&str; 10] = [
     RACY_LOST,
 ];
 
-pub fn measure(mode: Mode) -> Results {
+fn run(mode: Mode) -> Option<Results> {
     // Per thread count: the share lost by each criterion sample of the
     // racy version (criterion calls the routine once per sample, after
     // its warm-up calls; the last `samples` calls are the samples).
@@ -190,12 +202,8 @@ pub fn measure(mode: Mode) -> Results {
     }
     for (x, shares) in lost.into_inner() {
         let keep = shares.len().min(mode.samples());
-        points.push(Point {
-            series: RACY_LOST.into(),
-            x,
-            samples: shares[shares.len() - keep..].to_vec(),
-            runs: 0,
-        });
+        let samples = shares[shares.len() - keep..].to_vec();
+        points.push(Point::new(RACY_LOST, x, samples));
     }
     let runs = match mode {
         Mode::Full => PAIR_RUNS,
@@ -212,18 +220,12 @@ pub fn measure(mode: Mode) -> Results {
         (PAIR_OVERLAP, 2, pairs.iter().map(|p| p.1).collect()),
     ];
     for (name, x, samples) in series {
-        points.push(Point {
-            series: name.into(),
-            x,
-            samples,
-            runs: 0,
-        });
+        points.push(Point::new(name, x, samples));
     }
-    Results {
-        bench: "contention".into(),
-        machine: Machine::this(),
-        mode: mode.name().into(),
-        method: format!(
+    Some(Results::new(
+        "contention",
+        mode,
+        format!(
             "criterion 0.8, {} samples per point; a sample is the mean, over \
              the runs criterion makes, of one run's time divided by its \
              {TOTAL} increments (split evenly over the threads or tasks). \
@@ -245,7 +247,226 @@ pub fn measure(mode: Mode) -> Results {
              counting",
             mode.samples()
         ),
-        unit: "ns".into(),
+        Unit::Ns,
         points,
+    ))
+}
+
+/// The two-thread Mutex runs, grouped by how much the two threads'
+/// counting overlapped.
+fn pairs_table(r: &Results) -> String {
+    let mut t = header(&r.bench);
+    t.push_str("\n\n");
+    let (Some(time), Some(overlap), Some(alone)) = (
+        r.point(PAIR_TIME, 2),
+        r.point(PAIR_OVERLAP, 2),
+        r.point(ALONE_TIME, 1),
+    ) else {
+        return t + "No runs outside criterion were recorded.\n";
+    };
+    let runs: Vec<(f64, f64)> = time
+        .samples
+        .iter()
+        .copied()
+        .zip(overlap.samples.iter().copied())
+        .collect();
+    t.push_str("| runs of the Mutex way | runs | time per increment |\n");
+    t.push_str("|---|---:|---:|\n");
+    let _ = writeln!(
+        t,
+        "| one thread alone | {} | {} |",
+        alone.samples.len(),
+        spread(Unit::Ns, alone, 1.0)
+    );
+    let side = format!("{:.0}%", SIDE_BY_SIDE * 100.0);
+    let groups = [
+        (
+            "two threads, one after the other (overlap up to 10%)".into(),
+            -1.0,
+            0.1,
+        ),
+        (
+            format!("two threads, partly at the same time (10% to {side})"),
+            0.1,
+            SIDE_BY_SIDE,
+        ),
+        (
+            format!("two threads, side by side (overlap over {side})"),
+            SIDE_BY_SIDE,
+            2.0,
+        ),
+    ];
+    for (label, lo, hi) in groups {
+        let times: Vec<f64> = runs
+            .iter()
+            .filter(|(_, o)| *o > lo && *o <= hi)
+            .map(|(t, _)| *t)
+            .collect();
+        let cell = if times.is_empty() {
+            "none".to_string()
+        } else {
+            spread(Unit::Ns, &Point::of(times.clone()), 1.0)
+        };
+        let _ = writeln!(t, "| {label} | {} | {cell} |", times.len());
     }
+    let _ = write!(
+        t,
+        "\n*Machine: {}. Mode: {}. Method: runs outside criterion, one \
+         thread and two alternately, each doing {} increments under the \
+         listing's Mutex loop, released together by the listing's \
+         `on_threads`; overlap is the share of a run during which both \
+         threads were counting. Cells: time per increment, median, and \
+         below it min–max over the runs. {RANKS}.*\n",
+        r.machine.describe(),
+        r.mode,
+        TOTAL,
+    );
+    t
+}
+
+
+fn render(r: &Results) -> Vec<(&'static str, String)> {
+    let mut main = r.clone();
+    let apart = [PAIR_TIME, PAIR_OVERLAP, ALONE_TIME];
+    main.points.retain(|p| !apart.contains(&p.series.as_str()));
+    let table = by_series(
+        &main,
+        "way of counting / threads",
+        |s| if s == RACY_LOST { Unit::Percent } else { Unit::Ns },
+        "time per increment (a run's time divided by its \
+         increments), median, and below it min–max over the \
+         samples; for the lost increments, the share of \
+         increments lost",
+    );
+    let counting: Vec<Line> = series_lines(r, false)
+        .into_iter()
+        .filter(|(s, _)| WAYS.iter().any(|(w, _)| w == s))
+        .collect();
+    let figure = figure(
+        r,
+        Figure {
+            title: "Time per increment while counting, by way of counting",
+            x_desc: "threads (or tasks)",
+            y_desc: "time per increment",
+            log_x: true,
+            note: "dots: median; bars: min–max over the samples",
+        },
+        counting,
+    );
+    vec![
+        ("contention-pairs.md", pairs_table(r)),
+        ("contention.md", table),
+        ("contention.svg", figure),
+    ]
+}
+
+fn claims() -> Vec<Claim> {
+    vec![
+        Claim {
+            text: "With the article's own setting, 100 threads of 1000 \
+                   increments each timed from the first spawn to the last \
+                   join, the Mutex version took {ratio} times as long as the \
+                   racy one",
+            bound: Bound::Below(2.0),
+            ratio: |r| medians(r, (MUTEX_WHOLE, 100), (RACY_WHOLE, 100)),
+        },
+        Claim {
+            text: "Spawning and joining 100 threads that count nothing took \
+                   {ratio} times as long as the racy version's whole run: \
+                   most of that run is starting and joining threads",
+            bound: Bound::AtLeast(0.5),
+            ratio: |r| medians(r, (EMPTY_WHOLE, 100), (RACY_WHOLE, 100)),
+        },
+        Claim {
+            text: "What the Mutex version's counting added to its run came \
+                   to {ratio} times the cost of starting and joining its 100 \
+                   threads",
+            bound: Bound::Below(1.5),
+            ratio: |r| {
+                let (m, e) =
+                    medians(r, (MUTEX_WHOLE, 100), (EMPTY_WHOLE, 100))?;
+                Some((m - e, e))
+            },
+        },
+        Claim {
+            text: "In the runs outside criterion, two threads counting side \
+                   by side under the Mutex took {ratio} times as long per \
+                   increment as one thread alone",
+            bound: Bound::AtLeast(1.5),
+            ratio: |r| {
+                let side = Point::of(side_by_side(r)?);
+                if side.samples.is_empty() {
+                    return None;
+                }
+                Some((side.median(), r.point(ALONE_TIME, 1)?.median()))
+            },
+        },
+        Claim {
+            text: "With 2 threads, the racy version took {ratio} times as \
+                   long per increment as per-thread counts, which share no \
+                   cache line",
+            bound: Bound::AtLeast(2.0),
+            ratio: |r| medians(r, (RACY, 2), (PER_THREAD, 2)),
+        },
+        Claim {
+            text: "With 2 threads, the racy version lost a median {ratio}% \
+                   of its increments",
+            bound: Bound::CountAtLeast(1.0),
+            ratio: |r| Some((r.point(RACY_LOST, 2)?.median(), 1.0)),
+        },
+        Claim {
+            text: "With 100 threads, taking turns on the cores, the racy \
+                   version lost a median {ratio}% of its increments",
+            bound: Bound::CountBetween(0.0, 5.0),
+            ratio: |r| Some((r.point(RACY_LOST, 100)?.median(), 1.0)),
+        },
+        Claim {
+            text: "With 2 threads of 50 000 increments each, the Mutex \
+                   version took {ratio} times as long per increment as the \
+                   racy one",
+            bound: Bound::AtLeast(3.0),
+            ratio: |r| medians(r, (MUTEX, 2), (RACY, 2)),
+        },
+        Claim {
+            text: "With 8 threads, the Mutex took {ratio} times as long per \
+                   increment as the atomic fetch_add",
+            bound: Bound::AtLeast(2.0),
+            ratio: |r| medians(r, (MUTEX, 8), (ATOMIC, 8)),
+        },
+        Claim {
+            text: "With 8 threads, the Mutex took {ratio} times as long per \
+                   increment as per-thread counts summed at the end",
+            bound: Bound::AtLeast(3.0),
+            ratio: |r| medians(r, (MUTEX, 8), (PER_THREAD, 8)),
+        },
+        Claim {
+            text: "Per-thread counts, which share nothing, took {ratio} \
+                   times as long per increment with 100 threads as with \
+                   one: at a hundred threads, taking turns on the cores and \
+                   ending threads is most of the time",
+            bound: Bound::AtLeast(10.0),
+            ratio: |r| medians(r, (PER_THREAD, 100), (PER_THREAD, 1)),
+        },
+        Claim {
+            text: "One cooperative task took {ratio} times as long per \
+                   increment as each of 100: the runtime's turn between \
+                   rounds is shared by the tasks it wakes",
+            bound: Bound::AtLeast(2.0),
+            ratio: |r| medians(r, (TASKS, 1), (TASKS, 100)),
+        },
+        Claim {
+            text: "With 8 workers, the cooperative tasks took {ratio} times \
+                   as long per increment as the Mutex, in wall-clock time, \
+                   with the tasks on one core and the threads on two",
+            bound: Bound::AtLeast(1.5),
+            ratio: |r| medians(r, (TASKS, 8), (MUTEX, 8)),
+        },
+        Claim {
+            text: "With 100 workers, the cooperative tasks took {ratio} \
+                   times as long per increment as the Mutex, in wall-clock \
+                   time again",
+            bound: Bound::AtLeast(1.2),
+            ratio: |r| medians(r, (TASKS, 100), (MUTEX, 100)),
+        },
+    ]
 }

@@ -2,12 +2,21 @@
 //! figure, so each sample is a fresh process (`measure probe-memory ...`)
 //! that reads its own resident set size before and after parking N.
 
-use crate::micro::Mode;
-use crate::results::{Machine, Point, Results};
+use crate::bench::{Bench, Mode};
+use crate::claim::{Bound, Claim, medians};
+use crate::render::list;
+use crate::results::{Point, Results, Unit};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
+
+pub const BENCH: Bench = Bench {
+    name: "memory",
+    run,
+    render,
+    claims,
+};
 
 pub const PARKED_THREADS: &str = "parked OS threads";
 pub const PARKED_TASKS: &str = "parked tokio tasks";
@@ -75,13 +84,18 @@ pub fn probe(kind: &str, n: u64) -> Result<u64, String> {
                 Ok(after.saturating_sub(before))
             })
         }
-        "limit" => Ok(most_threads(n)),
+        "limit" => Ok(super::thread_limit::most_threads(n)),
         _ => Err(format!("unknown kind `{kind}`: threads, tasks or limit")),
     }
 }
 
-/// Runs the probe in fresh processes and collects the samples.
-pub fn measure(mode: Mode) -> Results {
+/// Runs the probe in fresh processes and collects the samples (Linux: it
+/// reads the resident set from /proc).
+fn run(mode: Mode) -> Option<Results> {
+    if !cfg!(target_os = "linux") {
+        eprintln!("memory: needs Linux, to read the resident set size");
+        return None;
+    }
     let runs = match mode {
         Mode::Quick => 5,
         Mode::Full => 15,
@@ -105,127 +119,44 @@ pub fn measure(mode: Mode) -> Results {
             samples.push(text.trim().parse::<f64>().unwrap());
         }
         eprintln!("memory: {series}: {samples:?}");
-        points.push(Point {
-            series: series.into(),
-            x: N,
-            samples,
-            runs: 0,
-        });
+        points.push(Point::new(series, N, samples));
     }
-    Results {
-        bench: "memory".into(),
-        machine: Machine::this(),
-        mode: mode.name().into(),
-        method: format!(
+    Some(Results::new(
+        "memory",
+        mode,
+        format!(
             "{runs} fresh processes per row; each parks {N} threads (blocked \
              on a std Barrier, default stack size) or {N} tasks (awaiting a \
              tokio Barrier on a current-thread runtime) and reports the growth \
              of its resident set (VmRSS in /proc/self/status)"
         ),
-        unit: "bytes".into(),
+        Unit::Bytes,
         points,
-    }
+    ))
 }
 
-pub const MOST_THREADS: &str = "OS threads parked at once";
 
-/// Parks threads until the system refuses one more, or `cap` are parked,
-/// or a minute has passed; returns how many were parked at once.
-fn most_threads(cap: u64) -> u64 {
-    use std::sync::{Condvar, Mutex};
-    let release = Arc::new((Mutex::new(false), Condvar::new()));
-    let start = std::time::Instant::now();
-    let mut handles = Vec::new();
-    while (handles.len() as u64) < cap
-        && start.elapsed() < Duration::from_secs(60)
-    {
-        let release = release.clone();
-        let spawned = std::thread::Builder::new().spawn(move || {
-            let (lock, cvar) = &*release;
-            let mut go = lock.lock().unwrap();
-            while !*go {
-                go = cvar.wait(go).unwrap();
-            }
-        });
-        match spawned {
-            Ok(h) => {
-                handles.push(h);
-                // Progress, in case the process dies: std aborts when a new
-                // thread cannot map its signal stack.
-                if handles.len() % 256 == 0 {
-                    use std::io::Write;
-                    println!("{}", handles.len());
-                    let _ = std::io::stdout().flush();
-                }
-            }
-            Err(e) => {
-                eprintln!("spawn failed after {} threads: {e}", handles.len());
-                break;
-            }
-        }
-    }
-    let most = handles.len() as u64;
-    *release.0.lock().unwrap() = true;
-    release.1.notify_all();
-    for h in handles {
-        h.join().unwrap();
-    }
-    most
-}
-
-fn read_sys(path: &str) -> String {
-    std::fs::read_to_string(path)
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "?".into())
-}
-
-/// How many threads one process can park at once on this machine.
-pub fn limit(mode: Mode) -> Results {
-    const CAP: u64 = 100_000;
-    let runs = match mode {
-        Mode::Quick => 2,
-        Mode::Full => 3,
-    };
-    let exe = std::env::current_exe().unwrap();
-    let mut samples = Vec::new();
-    for _ in 0..runs {
-        let out = Command::new(&exe)
-            .args(["probe-memory", "limit", &CAP.to_string()])
-            .output()
-            .expect("cannot start the thread-limit probe");
-        let text = String::from_utf8_lossy(&out.stdout);
-        let last = text
-            .lines()
-            .rev()
-            .find_map(|l| l.trim().parse::<f64>().ok())
-            .expect("the probe reported no progress");
-        samples.push(last);
-        let err = String::from_utf8_lossy(&out.stderr);
-        if let Some(line) = err.lines().find(|l| l.contains("failed")) {
-            eprintln!("thread-limit: {line} ({})", out.status);
-        }
-    }
-    Results {
-        bench: "thread-limit".into(),
-        machine: Machine::this(),
-        mode: mode.name().into(),
-        method: format!(
-            "{runs} fresh processes; each spawns threads (default stack size) \
-             that wait on a condition variable, until spawning fails (or \
-             the process aborts: std aborts when a new thread cannot map \
-             its signal stack; the count is then the last multiple of 256 \
-             reported), {CAP} are parked, or a minute has passed; the \
-             limits read on \
-             this machine: vm.max_map_count = {}, kernel.threads-max = {}",
-            read_sys("/proc/sys/vm/max_map_count"),
-            read_sys("/proc/sys/kernel/threads-max")
+fn render(r: &Results) -> Vec<(&'static str, String)> {
+    vec![(
+        "memory.md",
+        list(
+            r,
+            "10 000 of them",
+            "resident memory",
+            "growth of the resident set for 10 000, median, and below it min–max over fresh processes",
         ),
-        unit: "count".into(),
-        points: vec![Point {
-            series: MOST_THREADS.into(),
-            x: 0,
-            samples,
-            runs: 0,
-        }],
-    }
+    )]
+}
+
+fn claims() -> Vec<Claim> {
+    vec![
+        Claim {
+            text: "A parked OS thread held {ratio} times as much resident \
+                   memory as a parked tokio task",
+            bound: Bound::AtLeast(10.0),
+            ratio: |r| {
+                medians(r, (PARKED_THREADS, 10_000), (PARKED_TASKS, 10_000))
+            },
+        },
+    ]
 }
