@@ -16,6 +16,12 @@
 //! (doc comments do: they are attributes). The same tokens are not always
 //! the same program, since names resolve through the file's `use` items;
 //! the listings' own tests and builds check the rest.
+//!
+//! Where copies sit is a rule too (`layout`): after the listing's own
+//! code, below a banner per source. They stay items of the crate's root,
+//! not of an inline module: a module would make every copied item, field
+//! and method that the listing's own code uses `pub(crate)`, and the copy
+//! would no longer be its source's Rust.
 
 use quote::ToTokens;
 use std::path::{Path, PathBuf};
@@ -137,4 +143,68 @@ pub fn check(root: &Path, copy: &DeclaredCopy) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// The first words of the banner above each source's copies.
+pub const BANNER: &str = "// Below: code copied unchanged from";
+
+/// What is wrong with where a file's copies sit. A reader who opens a
+/// listing finds its own code first: every copied item comes after every
+/// item of the listing's own (its `#[cfg(test)]` module aside, which comes
+/// last), and the copies from each source sit below one banner that names
+/// it.
+pub fn layout(text: &str) -> Vec<String> {
+    use syn::spanned::Spanned;
+    let Ok(copies) = declared(text) else {
+        return Vec::new(); // `declared`'s own error is reported elsewhere.
+    };
+    let Ok(file) = syn::parse_file(text) else {
+        return vec!["the file does not parse".into()];
+    };
+    let regions: Vec<(usize, usize)> = copies
+        .iter()
+        .map(|c| (c.line, c.line + c.text.lines().count() + 1))
+        .collect();
+    let copied = |line: usize| regions.iter().any(|r| r.0 < line && line < r.1);
+    let is_tests = |item: &syn::Item| {
+        matches!(item, syn::Item::Mod(m) if m.attrs.iter().any(|a| {
+            a.to_token_stream().to_string() == "# [cfg (test)]"
+        }))
+    };
+    let mut problems = Vec::new();
+    let mut first_copy = None;
+    for item in &file.items {
+        let line = item.span().start().line;
+        if copied(line) {
+            first_copy.get_or_insert(line);
+        } else if let Some(at) = first_copy
+            && !is_tests(item)
+        {
+            problems.push(format!(
+                "line {line}: `{}`, the listing's own, comes after code \
+                 copied at line {at}: own code first, copies below",
+                name(item)
+            ));
+        }
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    let mut bannered: Vec<&PathBuf> = Vec::new();
+    for copy in &copies {
+        if bannered.contains(&&copy.source) {
+            continue;
+        }
+        bannered.push(&copy.source);
+        let above = &lines[copy.line.saturating_sub(9)..copy.line - 1];
+        let source = copy.source.display().to_string();
+        let banner = above.iter().any(|l| l.starts_with(BANNER))
+            && above.iter().any(|l| l.contains(&source));
+        if !banner {
+            problems.push(format!(
+                "line {}: the first copy from {source} has no banner above \
+                 it (`{BANNER} ...` naming the source)",
+                copy.line
+            ));
+        }
+    }
+    problems
 }

@@ -80,6 +80,47 @@ fn every_declared_copy_is_its_source() {
     assert!(copies >= 40, "only {copies} declared copies found");
 }
 
+/// A listing's own code comes first; its copies sit below, under a banner
+/// naming their source.
+#[test]
+fn copies_come_after_the_listings_own_code() {
+    let mut wrong = Vec::new();
+    let mut files = 0;
+    for (file, text) in listing_files() {
+        if !text.contains(BEGIN) {
+            continue;
+        }
+        files += 1;
+        for problem in copies::layout(&text) {
+            wrong.push(format!("{}: {problem}", file.display()));
+        }
+    }
+    assert!(files > 0, "no listing holds a copy");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// The layout rule fails on copies mixed into a listing's own code, and on
+/// a source with no banner.
+#[test]
+fn a_copy_in_the_middle_is_caught() {
+    let good = "fn own() {}\n\n\
+                // -----\n\
+                // Below: code copied unchanged from Listing 1-1\n\
+                // (listings/a/src/main.rs), so that...\n\
+                // -----\n\n\
+                // COPY FROM listings/a/src/main.rs\n\
+                fn copied() {}\n\
+                // END COPY\n\n\
+                #[cfg(test)]\nmod tests {}\n";
+    assert_eq!(copies::layout(good), Vec::<String>::new());
+    let own_after = format!("{good}fn late() {{}}\n");
+    let problems = copies::layout(&own_after);
+    assert!(problems.len() == 1 && problems[0].contains("`late`"));
+    let no_banner = good.replace("// Below: code copied", "// Copied");
+    let problems = copies::layout(&no_banner);
+    assert!(problems.len() == 1 && problems[0].contains("no banner"));
+}
+
 #[test]
 fn a_copy_names_an_earlier_listing() {
     let file = |f: &str| (PathBuf::from(f), String::new());

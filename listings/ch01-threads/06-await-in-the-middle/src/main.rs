@@ -20,6 +20,20 @@ async fn incr(counter: Rc<Cell<u64>>) {
 }
 // ANCHOR_END: here
 
+fn main() {
+    let count = execute();
+    assert!(count <= TASKS * INCREMENTS);
+    let lost = TASKS * INCREMENTS - count;
+    println!("count = {count}, lost updates = {lost}");
+}
+
+// --------------------------------------------------------------------------
+// Below: code copied unchanged from Listing 1-4
+// (listings/ch01-threads/04-baton/src/main.rs), so that this folder builds on
+// its own. The book's tests check that each item is the same Rust as in its
+// source.
+// --------------------------------------------------------------------------
+
 // COPY FROM listings/ch01-threads/04-baton/src/main.rs
 fn execute() -> u64 {
     let runtime = Builder::new_current_thread().build().unwrap();
@@ -35,13 +49,6 @@ fn execute() -> u64 {
     counter.get()
 }
 // END COPY
-
-fn main() {
-    let count = execute();
-    assert!(count <= TASKS * INCREMENTS);
-    let lost = TASKS * INCREMENTS - count;
-    println!("count = {count}, lost updates = {lost}");
-}
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,28 @@ const PERIOD: Duration = Duration::from_millis(10);
 const TICKS: u32 = 60;
 const HOG: Duration = Duration::from_millis(500);
 
+// ANCHOR: here
+async fn hog(work: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < work {
+        spin(Duration::from_millis(1)); // one millisecond of work
+        task::yield_now().await; // New: pass the baton after each slice
+    }
+}
+// ANCHOR_END: here
+
+fn main() {
+    let worst = worst_lateness(HOG, TICKS);
+    println!("worst lateness: {} ms", worst.as_millis());
+}
+
+// --------------------------------------------------------------------------
+// Below: code copied unchanged from Listing 1-7
+// (listings/ch01-threads/07-hog/src/main.rs), so that this folder builds on
+// its own. The book's tests check that each item is the same Rust as in its
+// source.
+// --------------------------------------------------------------------------
+
 // COPY FROM listings/ch01-threads/07-hog/src/main.rs
 /// Keeps the CPU busy for `work` without ever giving the runtime a chance
 /// to run anything else.
@@ -32,16 +54,6 @@ async fn ticker(start: Instant, ticks: u32) -> Duration {
 }
 // END COPY
 
-// ANCHOR: here
-async fn hog(work: Duration) {
-    let start = Instant::now();
-    while start.elapsed() < work {
-        spin(Duration::from_millis(1)); // one millisecond of work
-        task::yield_now().await; // New: pass the baton after each slice
-    }
-}
-// ANCHOR_END: here
-
 // COPY FROM listings/ch01-threads/07-hog/src/main.rs
 fn worst_lateness(work: Duration, ticks: u32) -> Duration {
     let runtime = Builder::new_current_thread().enable_time().build().unwrap();
@@ -53,11 +65,6 @@ fn worst_lateness(work: Duration, ticks: u32) -> Duration {
     })
 }
 // END COPY
-
-fn main() {
-    let worst = worst_lateness(HOG, TICKS);
-    println!("worst lateness: {} ms", worst.as_millis());
-}
 
 #[cfg(test)]
 mod tests {

@@ -10,6 +10,33 @@ const PERIOD: Duration = Duration::from_millis(10);
 const TICKS: u32 = 60;
 const HOG: Duration = Duration::from_millis(500);
 
+// ANCHOR: here
+// New: a plain function, not a task
+fn hog(work: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < work {
+        spin(Duration::from_millis(1)); // one millisecond of work
+    }
+}
+
+fn worst_lateness(work: Duration, ticks: u32) -> Duration {
+    let runtime = Builder::new_current_thread().enable_time().build().unwrap();
+    runtime.block_on(async {
+        let start = Instant::now();
+        let ticker = tokio::spawn(ticker(start, ticks));
+        task::spawn_blocking(move || hog(work)); // New: on another thread
+        ticker.await.unwrap()
+    })
+}
+// ANCHOR_END: here
+
+// --------------------------------------------------------------------------
+// Below: code copied unchanged from Listing 1-8
+// (listings/ch01-threads/08-hog-yield-now/src/main.rs), so that this folder
+// builds on its own. The book's tests check that each item is the same Rust
+// as in its source.
+// --------------------------------------------------------------------------
+
 // COPY FROM listings/ch01-threads/08-hog-yield-now/src/main.rs
 /// Keeps the CPU busy for `work` without ever giving the runtime a chance
 /// to run anything else.
@@ -31,26 +58,6 @@ async fn ticker(start: Instant, ticks: u32) -> Duration {
     worst
 }
 // END COPY
-
-// ANCHOR: here
-// New: a plain function, not a task
-fn hog(work: Duration) {
-    let start = Instant::now();
-    while start.elapsed() < work {
-        spin(Duration::from_millis(1)); // one millisecond of work
-    }
-}
-
-fn worst_lateness(work: Duration, ticks: u32) -> Duration {
-    let runtime = Builder::new_current_thread().enable_time().build().unwrap();
-    runtime.block_on(async {
-        let start = Instant::now();
-        let ticker = tokio::spawn(ticker(start, ticks));
-        task::spawn_blocking(move || hog(work)); // New: on another thread
-        ticker.await.unwrap()
-    })
-}
-// ANCHOR_END: here
 
 // COPY FROM listings/ch01-threads/08-hog-yield-now/src/main.rs
 fn main() {

@@ -2,22 +2,6 @@ use std::sync::{Barrier, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-// COPY FROM listings/ch02-locks/09-deadlock/src/main.rs
-/// Waits up to `limit` for every thread to finish, and says whether they
-/// all did. We poll, because a deadlocked thread would never let a `join`
-/// return.
-fn all_finish_within(threads: &[JoinHandle<()>], limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if threads.iter().all(|t| t.is_finished()) {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-    false
-}
-// END COPY
-
 static A: Mutex<u64> = Mutex::new(0);
 static B: Mutex<u64> = Mutex::new(0);
 static MEET: Barrier = Barrier::new(2);
@@ -46,6 +30,29 @@ fn main() {
     println!("both threads finished: A = {a}, B = {b}");
 }
 // ANCHOR_END: here
+
+// --------------------------------------------------------------------------
+// Below: code copied unchanged from Listing 2-9
+// (listings/ch02-locks/09-deadlock/src/main.rs), so that this folder builds
+// on its own. The book's tests check that each item is the same Rust as in
+// its source.
+// --------------------------------------------------------------------------
+
+// COPY FROM listings/ch02-locks/09-deadlock/src/main.rs
+/// Waits up to `limit` for every thread to finish, and says whether they
+/// all did. We poll, because a deadlocked thread would never let a `join`
+/// return.
+fn all_finish_within(threads: &[JoinHandle<()>], limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if threads.iter().all(|t| t.is_finished()) {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+// END COPY
 
 #[cfg(test)]
 mod tests {

@@ -25,6 +25,13 @@ fn try_refill() -> Result<u32, RecvTimeoutError> {
     finished.recv_timeout(Duration::from_secs(1))
 }
 
+// --------------------------------------------------------------------------
+// Below: code copied unchanged from
+// listings/ch02-locks/no-listing-06-if-let-guard/src/main.rs, so that this
+// folder builds on its own. The book's tests check that each item is the same
+// Rust as in its source.
+// --------------------------------------------------------------------------
+
 // COPY FROM listings/ch02-locks/no-listing-06-if-let-guard/src/main.rs
 fn main() {
     match try_refill() {

@@ -33,32 +33,6 @@ pub trait Protocol {
     fn connection_failed(&mut self, _error: io::Error) {}
 }
 
-// COPY FROM listings/ch03-reactor/05-timers/src/main.rs
-/// Builds one protocol for each new connection.
-pub trait Factory {
-    fn build_protocol(&mut self) -> Box<dyn Protocol>;
-}
-
-impl<F: FnMut() -> Box<dyn Protocol>> Factory for F {
-    fn build_protocol(&mut self) -> Box<dyn Protocol> {
-        self()
-    }
-}
-
-/// Why a connection ended: the `reason` of Twisted's `connectionLost`.
-#[derive(Debug)]
-pub enum Lost {
-    /// Cleanly: the peer closed, or we did with `lose_connection`, once
-    /// all we wrote was handed to the kernel.
-    Done,
-    /// By `abort_connection`: what was not sent yet is dropped.
-    Aborted,
-    /// By an error: a reset by the peer (`ConnectionReset`), a peer that
-    /// does not read, a protocol that panicked...
-    Failed(io::Error),
-}
-// END COPY
-
 impl From<Lost> for io::Error {
     fn from(lost: Lost) -> io::Error {
         match lost {
@@ -70,168 +44,6 @@ impl From<Lost> for io::Error {
         }
     }
 }
-
-// COPY FROM listings/ch03-reactor/05-timers/src/main.rs
-/// The most unsent bytes a connection holds: a write that would pass
-/// it closes the connection. To send more, write as a producer.
-pub const MAX_OUTBOX: usize = 1 << 20;
-
-/// A protocol's handle on its connection. The reactor does the I/O.
-#[derive(Clone)]
-pub struct Transport {
-    token: Token,
-    outbox: Rc<RefCell<Outbox>>,
-    dirty: Rc<RefCell<Vec<Token>>>, // Connections with bytes to send.
-}
-
-#[derive(Default)]
-struct Outbox {
-    bytes: Vec<u8>,
-    closing: bool,   // The protocol asked to close, after a flush.
-    overflow: bool,  // The peer reads too slowly: close it now.
-    queued: bool,    // Its token is on the reactor's dirty list.
-    aborted: bool,   // The protocol asked to close now.
-    producing: bool, // Call `resume_producing` when it is empty.
-}
-
-impl Outbox {
-    /// A producer that wrote nothing, and asked for nothing else.
-    fn paused(&self) -> bool {
-        self.producing
-            && self.bytes.is_empty()
-            && !(self.overflow || self.aborted)
-    }
-}
-
-impl Transport {
-    pub fn write(&self, data: &[u8]) {
-        let mut outbox = self.outbox.borrow_mut();
-        // After `lose_connection`, only a producer may still write.
-        let closed = outbox.closing && !outbox.producing;
-        if closed || outbox.overflow || outbox.aborted {
-            return;
-        }
-        if outbox.bytes.len() + data.len() > MAX_OUTBOX {
-            outbox.overflow = true; // We will not buffer without limit.
-        } else {
-            outbox.bytes.extend_from_slice(data);
-        }
-        self.mark_dirty(&mut outbox);
-    }
-
-    /// Closes the connection once everything written is sent.
-    pub fn lose_connection(&self) {
-        let mut outbox = self.outbox.borrow_mut();
-        outbox.closing = true;
-        self.mark_dirty(&mut outbox);
-    }
-
-    /// Closes the connection now, dropping what is not sent yet:
-    /// Twisted's `abortConnection`.
-    pub fn abort_connection(&self) {
-        let mut outbox = self.outbox.borrow_mut();
-        outbox.aborted = true;
-        self.mark_dirty(&mut outbox);
-    }
-
-    /// Makes the protocol a producer (Twisted's `registerProducer`, for
-    /// a pull producer): each time its outbox is empty, the reactor calls
-    /// its `resume_producing`, until it calls `unregister_producer`. One
-    /// that writes nothing when called is asked again after the next
-    /// read, or when the connection is written to or registered again.
-    pub fn register_producer(&self) {
-        let mut outbox = self.outbox.borrow_mut();
-        outbox.producing = true;
-        self.mark_dirty(&mut outbox);
-    }
-
-    pub fn unregister_producer(&self) {
-        let mut outbox = self.outbox.borrow_mut();
-        outbox.producing = false;
-        self.mark_dirty(&mut outbox);
-    }
-
-    /// Puts the connection on the reactor's list, once.
-    fn mark_dirty(&self, outbox: &mut Outbox) {
-        if !outbox.queued {
-            outbox.queued = true;
-            self.dirty.borrow_mut().push(self.token);
-        }
-    }
-}
-
-/// Identifies a scheduled callback, so that it can be cancelled.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
-pub struct TimerId(u64);
-
-/// Callbacks to run later: Twisted's `callLater`. A min-heap of
-/// deadlines; the callbacks themselves live in a map, so that
-/// cancelling one is removing it from the map.
-#[derive(Clone, Default)]
-pub struct Timers(Rc<RefCell<TimerQueue>>);
-
-#[derive(Default)]
-struct TimerQueue {
-    deadlines: BinaryHeap<Reverse<(Instant, TimerId)>>,
-    callbacks: HashMap<TimerId, Box<dyn FnOnce()>>,
-    next_id: u64,
-}
-
-impl Timers {
-    pub fn call_later(
-        &self,
-        delay: Duration,
-        callback: impl FnOnce() + 'static,
-    ) -> TimerId {
-        let mut q = self.0.borrow_mut();
-        q.next_id += 1;
-        let id = TimerId(q.next_id);
-        q.deadlines.push(Reverse((Instant::now() + delay, id)));
-        q.callbacks.insert(id, Box::new(callback));
-        id
-    }
-
-    /// Cancels a callback that has not run yet; otherwise does nothing.
-    pub fn cancel(&self, id: TimerId) {
-        self.0.borrow_mut().callbacks.remove(&id);
-    }
-}
-
-impl Timers {
-    /// How long the reactor may sleep: until the next live deadline,
-    /// or for ever (`None`) if no callback is waiting.
-    fn timeout(&self) -> Option<Duration> {
-        let mut q = self.0.borrow_mut();
-        while let Some(&Reverse((at, id))) = q.deadlines.peek() {
-            if q.callbacks.contains_key(&id) {
-                return Some(at.saturating_duration_since(Instant::now()));
-            }
-            q.deadlines.pop(); // Cancelled: it must not wake us.
-        }
-        None
-    }
-
-    /// Runs every callback whose deadline has passed, earliest first.
-    fn run_due(&self) {
-        let now = Instant::now();
-        loop {
-            let mut q = self.0.borrow_mut();
-            let Some(&Reverse((at, id))) = q.deadlines.peek() else {
-                return;
-            };
-            if at > now {
-                return;
-            }
-            q.deadlines.pop();
-            let callback = q.callbacks.remove(&id);
-            drop(q); // A callback may schedule or cancel others.
-            if let Some(callback) = callback {
-                let _ = guard(callback);
-            }
-        }
-    }
-}
-// END COPY
 
 /// One connection, as the reactor sees it.
 struct Connection {
@@ -245,34 +57,6 @@ struct Connection {
     more: bool,        // Its last turn ended with work left.
     scheduled: bool,   // It is on the reactor's ready list.
 }
-
-// COPY FROM listings/ch03-reactor/05-timers/src/main.rs
-/// Reads, or pieces produced, per connection per turn of the loop: a
-/// client that never stops sending, or a producer that never stops
-/// writing, gives way to the others after this many.
-const STEPS_PER_TURN: usize = 16;
-
-/// On epoll and kqueue, a read that does not fill the buffer took all
-/// the socket held, and bytes that arrive later raise a new event: no
-/// need to read again only to hear `WouldBlock`. tokio counts on the
-/// same (in 1.54, `io/poll_evented.rs`); mio does not promise it, so
-/// elsewhere we read until `WouldBlock`. An event that says the peer
-/// closed raises no other: then we read on until the end of stream.
-const SHORT_READS: bool = cfg!(all(
-    not(mio_unsupported_force_poll_poll),
-    any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "illumos",
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "freebsd",
-        target_os = "netbsd",
-        target_os = "openbsd",
-        target_os = "dragonfly",
-    )
-));
-// END COPY
 
 // ANCHOR: connected
 impl Connection {
@@ -368,114 +152,6 @@ impl Connection {
     }
 }
 
-// COPY FROM listings/ch03-reactor/05-timers/src/main.rs
-impl Connection {
-    /// Sends what we can. `Ok(true)` when nothing is left to send.
-    fn flush(&mut self) -> io::Result<bool> {
-        let mut outbox = self.transport.outbox.borrow_mut();
-        if outbox.overflow {
-            return Err(io::Error::other("peer does not read"));
-        }
-        while !outbox.bytes.is_empty() {
-            match self.stream.write(&outbox.bytes) {
-                Ok(0) => return Err(ErrorKind::WriteZero.into()),
-                Ok(n) => drop(outbox.bytes.drain(..n)),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => {
-                    return Ok(false);
-                }
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(true)
-    }
-}
-
-/// Runs a protocol callback. A panic in it becomes an error, which
-/// closes that one connection.
-fn guard(f: impl FnOnce()) -> io::Result<()> {
-    panic::catch_unwind(AssertUnwindSafe(f))
-        .map_err(|_| io::Error::other("protocol panicked"))
-}
-
-/// Watches sockets through the kernel and calls protocols.
-pub struct Reactor {
-    poll: Poll,
-    listeners: HashMap<Token, (TcpListener, Box<dyn Factory>)>,
-    connections: HashMap<Token, Connection>,
-    next_token: usize,
-    dirty: Rc<RefCell<Vec<Token>>>,
-    paused: Vec<(Token, Instant)>, // Listeners to retry, and when.
-    ready: Vec<Token>, // Connections whose turn ended with work left.
-    timers: Timers,    // New: callbacks to run later.
-}
-
-impl Reactor {
-    pub fn new() -> io::Result<Reactor> {
-        Ok(Reactor {
-            poll: Poll::new()?,
-            listeners: HashMap::new(),
-            connections: HashMap::new(),
-            next_token: 0,
-            dirty: Rc::default(),
-            paused: Vec::new(),
-            ready: Vec::new(),
-            timers: Timers::default(),
-        })
-    }
-
-    fn token(&mut self) -> Token {
-        self.next_token += 1;
-        Token(self.next_token)
-    }
-
-    /// Accepts connections on `listener`, each with a new protocol.
-    pub fn listen_tcp(
-        &mut self,
-        listener: std::net::TcpListener,
-        factory: impl Factory + 'static,
-    ) -> io::Result<()> {
-        listener.set_nonblocking(true)?;
-        let mut listener = TcpListener::from_std(listener);
-        let token = self.token();
-        self.poll.registry().register(
-            &mut listener,
-            token,
-            Interest::READABLE,
-        )?;
-        self.listeners.insert(token, (listener, Box::new(factory)));
-        Ok(())
-    }
-}
-
-impl Reactor {
-    /// Notes what an event says about a connection's reading side.
-    fn note(&mut self, event: &Event) {
-        if let Some(conn) = self.connections.get_mut(&event.token()) {
-            let closed = event.is_read_closed() || event.is_error();
-            conn.readable |= event.is_readable() || closed;
-            conn.peer_closed |= closed;
-        }
-    }
-
-    /// Gives another turn to the connections whose turn ended with work
-    /// left: they will raise no new event for it.
-    fn drive_ready(&mut self) {
-        // Each connection is on the list once at most (`scheduled`).
-        debug_assert!({
-            let mut seen = std::collections::HashSet::new();
-            self.ready.iter().all(|token| seen.insert(*token))
-        });
-        for token in mem::take(&mut self.ready) {
-            if let Some(conn) = self.connections.get_mut(&token) {
-                conn.scheduled = false;
-            }
-            self.drive(token, true);
-        }
-    }
-}
-// END COPY
-
 impl Reactor {
     /// A handle on the reactor's timers, for factories and protocols.
     pub fn timers(&self) -> Timers {
@@ -556,75 +232,6 @@ impl Reactor {
         }
     }
 }
-
-// COPY FROM listings/ch03-reactor/05-timers/src/main.rs
-impl Reactor {
-    /// Sends what protocols wrote outside their own turn: a chat message
-    /// goes to every other connection. Sending may close a connection,
-    /// whose `connection_lost` may write again, so we go on until the
-    /// list stays empty; bytes left on it would wait for the next event.
-    fn drive_dirty(&mut self) {
-        loop {
-            let dirty = self.dirty.take();
-            if dirty.is_empty() {
-                return;
-            }
-            for token in dirty {
-                let Some(conn) = self.connections.get(&token) else {
-                    continue; // Closed already.
-                };
-                // Not queued: it was driven since, by an event or its own
-                // drive (a producer's writes queue it again).
-                let queued =
-                    mem::take(&mut conn.transport.outbox.borrow_mut().queued);
-                if queued {
-                    // No read here: bytes to read wait for the connection's
-                    // turn, or the loop could stay in this list for ever.
-                    self.drive(token, false);
-                }
-            }
-        }
-    }
-}
-
-impl Reactor {
-    /// `accept` failed for a reason that is not the client's: most
-    /// likely the process is out of file descriptors (`EMFILE`), or
-    /// the system out of them or of memory. The connection waits in the
-    /// listen backlog, and edge-triggered readiness will not report the
-    /// listener again for it: we retry on our own, a little later.
-    fn pause(&mut self, token: Token, e: io::Error) {
-        eprintln!("accept: {e}; retrying in {ACCEPT_RETRY:?}");
-        self.paused.push((token, Instant::now() + ACCEPT_RETRY));
-    }
-
-    /// Accepts again on the listeners whose pause is over.
-    fn retry_accepts(&mut self) {
-        let now = Instant::now();
-        let (due, later) =
-            self.paused.drain(..).partition(|(_, at)| *at <= now);
-        self.paused = later;
-        for (token, _) in due {
-            self.accept(token);
-        }
-    }
-
-    /// How long `poll` may sleep: until the next timer, or the next
-    /// retry of a listener, or for ever (`None`).
-    fn timeout(&self) -> Option<Duration> {
-        if !self.ready.is_empty() {
-            return Some(Duration::ZERO); // Work left: no sleep.
-        }
-        let now = Instant::now();
-        let next = self.paused.iter().map(|(_, at)| *at).min();
-        let retry = next.map(|at| at.saturating_duration_since(now));
-        retry.into_iter().chain(self.timers.timeout()).min()
-    }
-}
-
-/// How long a listener rests after `accept` failed for lack of resources.
-const ACCEPT_RETRY: Duration = Duration::from_millis(100);
-// END COPY
 
 impl Reactor {
     fn accept(&mut self, token: Token) {
@@ -743,18 +350,6 @@ impl Reactor {
         };
     } // Dropping `conn` closes its socket.
 }
-
-// COPY FROM listings/ch03-reactor/05-timers/src/main.rs
-/// Accept errors that concern one client, not the listener.
-fn transient(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        ErrorKind::Interrupted
-            | ErrorKind::ConnectionAborted
-            | ErrorKind::ConnectionReset
-    )
-}
-// END COPY
 
 // ANCHOR: page
 /// A downloaded page.
@@ -1360,6 +955,418 @@ fn response_for(path: &str) -> Vec<u8> {
     };
     text.to_vec()
 }
+
+// --------------------------------------------------------------------------
+// Below: code copied unchanged from Listing 3-5
+// (listings/ch03-reactor/05-timers/src/main.rs), so that this folder builds
+// on its own. The book's tests check that each item is the same Rust as in
+// its source.
+// --------------------------------------------------------------------------
+
+// COPY FROM listings/ch03-reactor/05-timers/src/main.rs
+/// Builds one protocol for each new connection.
+pub trait Factory {
+    fn build_protocol(&mut self) -> Box<dyn Protocol>;
+}
+
+impl<F: FnMut() -> Box<dyn Protocol>> Factory for F {
+    fn build_protocol(&mut self) -> Box<dyn Protocol> {
+        self()
+    }
+}
+
+/// Why a connection ended: the `reason` of Twisted's `connectionLost`.
+#[derive(Debug)]
+pub enum Lost {
+    /// Cleanly: the peer closed, or we did with `lose_connection`, once
+    /// all we wrote was handed to the kernel.
+    Done,
+    /// By `abort_connection`: what was not sent yet is dropped.
+    Aborted,
+    /// By an error: a reset by the peer (`ConnectionReset`), a peer that
+    /// does not read, a protocol that panicked...
+    Failed(io::Error),
+}
+// END COPY
+
+// COPY FROM listings/ch03-reactor/05-timers/src/main.rs
+/// The most unsent bytes a connection holds: a write that would pass
+/// it closes the connection. To send more, write as a producer.
+pub const MAX_OUTBOX: usize = 1 << 20;
+
+/// A protocol's handle on its connection. The reactor does the I/O.
+#[derive(Clone)]
+pub struct Transport {
+    token: Token,
+    outbox: Rc<RefCell<Outbox>>,
+    dirty: Rc<RefCell<Vec<Token>>>, // Connections with bytes to send.
+}
+
+#[derive(Default)]
+struct Outbox {
+    bytes: Vec<u8>,
+    closing: bool,   // The protocol asked to close, after a flush.
+    overflow: bool,  // The peer reads too slowly: close it now.
+    queued: bool,    // Its token is on the reactor's dirty list.
+    aborted: bool,   // The protocol asked to close now.
+    producing: bool, // Call `resume_producing` when it is empty.
+}
+
+impl Outbox {
+    /// A producer that wrote nothing, and asked for nothing else.
+    fn paused(&self) -> bool {
+        self.producing
+            && self.bytes.is_empty()
+            && !(self.overflow || self.aborted)
+    }
+}
+
+impl Transport {
+    pub fn write(&self, data: &[u8]) {
+        let mut outbox = self.outbox.borrow_mut();
+        // After `lose_connection`, only a producer may still write.
+        let closed = outbox.closing && !outbox.producing;
+        if closed || outbox.overflow || outbox.aborted {
+            return;
+        }
+        if outbox.bytes.len() + data.len() > MAX_OUTBOX {
+            outbox.overflow = true; // We will not buffer without limit.
+        } else {
+            outbox.bytes.extend_from_slice(data);
+        }
+        self.mark_dirty(&mut outbox);
+    }
+
+    /// Closes the connection once everything written is sent.
+    pub fn lose_connection(&self) {
+        let mut outbox = self.outbox.borrow_mut();
+        outbox.closing = true;
+        self.mark_dirty(&mut outbox);
+    }
+
+    /// Closes the connection now, dropping what is not sent yet:
+    /// Twisted's `abortConnection`.
+    pub fn abort_connection(&self) {
+        let mut outbox = self.outbox.borrow_mut();
+        outbox.aborted = true;
+        self.mark_dirty(&mut outbox);
+    }
+
+    /// Makes the protocol a producer (Twisted's `registerProducer`, for
+    /// a pull producer): each time its outbox is empty, the reactor calls
+    /// its `resume_producing`, until it calls `unregister_producer`. One
+    /// that writes nothing when called is asked again after the next
+    /// read, or when the connection is written to or registered again.
+    pub fn register_producer(&self) {
+        let mut outbox = self.outbox.borrow_mut();
+        outbox.producing = true;
+        self.mark_dirty(&mut outbox);
+    }
+
+    pub fn unregister_producer(&self) {
+        let mut outbox = self.outbox.borrow_mut();
+        outbox.producing = false;
+        self.mark_dirty(&mut outbox);
+    }
+
+    /// Puts the connection on the reactor's list, once.
+    fn mark_dirty(&self, outbox: &mut Outbox) {
+        if !outbox.queued {
+            outbox.queued = true;
+            self.dirty.borrow_mut().push(self.token);
+        }
+    }
+}
+
+/// Identifies a scheduled callback, so that it can be cancelled.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct TimerId(u64);
+
+/// Callbacks to run later: Twisted's `callLater`. A min-heap of
+/// deadlines; the callbacks themselves live in a map, so that
+/// cancelling one is removing it from the map.
+#[derive(Clone, Default)]
+pub struct Timers(Rc<RefCell<TimerQueue>>);
+
+#[derive(Default)]
+struct TimerQueue {
+    deadlines: BinaryHeap<Reverse<(Instant, TimerId)>>,
+    callbacks: HashMap<TimerId, Box<dyn FnOnce()>>,
+    next_id: u64,
+}
+
+impl Timers {
+    pub fn call_later(
+        &self,
+        delay: Duration,
+        callback: impl FnOnce() + 'static,
+    ) -> TimerId {
+        let mut q = self.0.borrow_mut();
+        q.next_id += 1;
+        let id = TimerId(q.next_id);
+        q.deadlines.push(Reverse((Instant::now() + delay, id)));
+        q.callbacks.insert(id, Box::new(callback));
+        id
+    }
+
+    /// Cancels a callback that has not run yet; otherwise does nothing.
+    pub fn cancel(&self, id: TimerId) {
+        self.0.borrow_mut().callbacks.remove(&id);
+    }
+}
+
+impl Timers {
+    /// How long the reactor may sleep: until the next live deadline,
+    /// or for ever (`None`) if no callback is waiting.
+    fn timeout(&self) -> Option<Duration> {
+        let mut q = self.0.borrow_mut();
+        while let Some(&Reverse((at, id))) = q.deadlines.peek() {
+            if q.callbacks.contains_key(&id) {
+                return Some(at.saturating_duration_since(Instant::now()));
+            }
+            q.deadlines.pop(); // Cancelled: it must not wake us.
+        }
+        None
+    }
+
+    /// Runs every callback whose deadline has passed, earliest first.
+    fn run_due(&self) {
+        let now = Instant::now();
+        loop {
+            let mut q = self.0.borrow_mut();
+            let Some(&Reverse((at, id))) = q.deadlines.peek() else {
+                return;
+            };
+            if at > now {
+                return;
+            }
+            q.deadlines.pop();
+            let callback = q.callbacks.remove(&id);
+            drop(q); // A callback may schedule or cancel others.
+            if let Some(callback) = callback {
+                let _ = guard(callback);
+            }
+        }
+    }
+}
+// END COPY
+
+// COPY FROM listings/ch03-reactor/05-timers/src/main.rs
+/// Reads, or pieces produced, per connection per turn of the loop: a
+/// client that never stops sending, or a producer that never stops
+/// writing, gives way to the others after this many.
+const STEPS_PER_TURN: usize = 16;
+
+/// On epoll and kqueue, a read that does not fill the buffer took all
+/// the socket held, and bytes that arrive later raise a new event: no
+/// need to read again only to hear `WouldBlock`. tokio counts on the
+/// same (in 1.54, `io/poll_evented.rs`); mio does not promise it, so
+/// elsewhere we read until `WouldBlock`. An event that says the peer
+/// closed raises no other: then we read on until the end of stream.
+const SHORT_READS: bool = cfg!(all(
+    not(mio_unsupported_force_poll_poll),
+    any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "illumos",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly",
+    )
+));
+// END COPY
+
+// COPY FROM listings/ch03-reactor/05-timers/src/main.rs
+impl Connection {
+    /// Sends what we can. `Ok(true)` when nothing is left to send.
+    fn flush(&mut self) -> io::Result<bool> {
+        let mut outbox = self.transport.outbox.borrow_mut();
+        if outbox.overflow {
+            return Err(io::Error::other("peer does not read"));
+        }
+        while !outbox.bytes.is_empty() {
+            match self.stream.write(&outbox.bytes) {
+                Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                Ok(n) => drop(outbox.bytes.drain(..n)),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    return Ok(false);
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Runs a protocol callback. A panic in it becomes an error, which
+/// closes that one connection.
+fn guard(f: impl FnOnce()) -> io::Result<()> {
+    panic::catch_unwind(AssertUnwindSafe(f))
+        .map_err(|_| io::Error::other("protocol panicked"))
+}
+
+/// Watches sockets through the kernel and calls protocols.
+pub struct Reactor {
+    poll: Poll,
+    listeners: HashMap<Token, (TcpListener, Box<dyn Factory>)>,
+    connections: HashMap<Token, Connection>,
+    next_token: usize,
+    dirty: Rc<RefCell<Vec<Token>>>,
+    paused: Vec<(Token, Instant)>, // Listeners to retry, and when.
+    ready: Vec<Token>, // Connections whose turn ended with work left.
+    timers: Timers,    // New: callbacks to run later.
+}
+
+impl Reactor {
+    pub fn new() -> io::Result<Reactor> {
+        Ok(Reactor {
+            poll: Poll::new()?,
+            listeners: HashMap::new(),
+            connections: HashMap::new(),
+            next_token: 0,
+            dirty: Rc::default(),
+            paused: Vec::new(),
+            ready: Vec::new(),
+            timers: Timers::default(),
+        })
+    }
+
+    fn token(&mut self) -> Token {
+        self.next_token += 1;
+        Token(self.next_token)
+    }
+
+    /// Accepts connections on `listener`, each with a new protocol.
+    pub fn listen_tcp(
+        &mut self,
+        listener: std::net::TcpListener,
+        factory: impl Factory + 'static,
+    ) -> io::Result<()> {
+        listener.set_nonblocking(true)?;
+        let mut listener = TcpListener::from_std(listener);
+        let token = self.token();
+        self.poll.registry().register(
+            &mut listener,
+            token,
+            Interest::READABLE,
+        )?;
+        self.listeners.insert(token, (listener, Box::new(factory)));
+        Ok(())
+    }
+}
+
+impl Reactor {
+    /// Notes what an event says about a connection's reading side.
+    fn note(&mut self, event: &Event) {
+        if let Some(conn) = self.connections.get_mut(&event.token()) {
+            let closed = event.is_read_closed() || event.is_error();
+            conn.readable |= event.is_readable() || closed;
+            conn.peer_closed |= closed;
+        }
+    }
+
+    /// Gives another turn to the connections whose turn ended with work
+    /// left: they will raise no new event for it.
+    fn drive_ready(&mut self) {
+        // Each connection is on the list once at most (`scheduled`).
+        debug_assert!({
+            let mut seen = std::collections::HashSet::new();
+            self.ready.iter().all(|token| seen.insert(*token))
+        });
+        for token in mem::take(&mut self.ready) {
+            if let Some(conn) = self.connections.get_mut(&token) {
+                conn.scheduled = false;
+            }
+            self.drive(token, true);
+        }
+    }
+}
+// END COPY
+
+// COPY FROM listings/ch03-reactor/05-timers/src/main.rs
+impl Reactor {
+    /// Sends what protocols wrote outside their own turn: a chat message
+    /// goes to every other connection. Sending may close a connection,
+    /// whose `connection_lost` may write again, so we go on until the
+    /// list stays empty; bytes left on it would wait for the next event.
+    fn drive_dirty(&mut self) {
+        loop {
+            let dirty = self.dirty.take();
+            if dirty.is_empty() {
+                return;
+            }
+            for token in dirty {
+                let Some(conn) = self.connections.get(&token) else {
+                    continue; // Closed already.
+                };
+                // Not queued: it was driven since, by an event or its own
+                // drive (a producer's writes queue it again).
+                let queued =
+                    mem::take(&mut conn.transport.outbox.borrow_mut().queued);
+                if queued {
+                    // No read here: bytes to read wait for the connection's
+                    // turn, or the loop could stay in this list for ever.
+                    self.drive(token, false);
+                }
+            }
+        }
+    }
+}
+
+impl Reactor {
+    /// `accept` failed for a reason that is not the client's: most
+    /// likely the process is out of file descriptors (`EMFILE`), or
+    /// the system out of them or of memory. The connection waits in the
+    /// listen backlog, and edge-triggered readiness will not report the
+    /// listener again for it: we retry on our own, a little later.
+    fn pause(&mut self, token: Token, e: io::Error) {
+        eprintln!("accept: {e}; retrying in {ACCEPT_RETRY:?}");
+        self.paused.push((token, Instant::now() + ACCEPT_RETRY));
+    }
+
+    /// Accepts again on the listeners whose pause is over.
+    fn retry_accepts(&mut self) {
+        let now = Instant::now();
+        let (due, later) =
+            self.paused.drain(..).partition(|(_, at)| *at <= now);
+        self.paused = later;
+        for (token, _) in due {
+            self.accept(token);
+        }
+    }
+
+    /// How long `poll` may sleep: until the next timer, or the next
+    /// retry of a listener, or for ever (`None`).
+    fn timeout(&self) -> Option<Duration> {
+        if !self.ready.is_empty() {
+            return Some(Duration::ZERO); // Work left: no sleep.
+        }
+        let now = Instant::now();
+        let next = self.paused.iter().map(|(_, at)| *at).min();
+        let retry = next.map(|at| at.saturating_duration_since(now));
+        retry.into_iter().chain(self.timers.timeout()).min()
+    }
+}
+
+/// How long a listener rests after `accept` failed for lack of resources.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+// END COPY
+
+// COPY FROM listings/ch03-reactor/05-timers/src/main.rs
+/// Accept errors that concern one client, not the listener.
+fn transient(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        ErrorKind::Interrupted
+            | ErrorKind::ConnectionAborted
+            | ErrorKind::ConnectionReset
+    )
+}
+// END COPY
 
 #[cfg(test)]
 mod tests {

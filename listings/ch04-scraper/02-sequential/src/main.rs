@@ -348,6 +348,13 @@ fn run(args: Vec<String>) -> Result<bool, BoxError> {
 }
 // ANCHOR_END: main
 
+// --------------------------------------------------------------------------
+// Below: code copied unchanged from Listing 4-1
+// (listings/ch04-scraper/01-planet-server/src/main.rs), so that this folder
+// builds on its own. The book's tests check that each item is the same Rust
+// as in its source.
+// --------------------------------------------------------------------------
+
 // COPY FROM listings/ch04-scraper/01-planet-server/src/main.rs
 /// The book's planet server. Every scraper listing of chapter 4 holds an
 /// identical copy of this module (a test checks it), so that each listing

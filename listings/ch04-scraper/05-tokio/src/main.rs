@@ -24,18 +24,6 @@ use scraper::{ElementRef, Html, Selector};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-// COPY FROM listings/ch04-scraper/04-reactor/src/main.rs
-/// `//h3/a/@href` in the original XPath: a link right inside an `<h3>`.
-static ARTICLE_LINK: LazyLock<Selector> =
-    LazyLock::new(|| Selector::parse("h3 > a[href]").unwrap());
-/// `/html/head/title`: the title in the document's head.
-static TITLE: LazyLock<Selector> =
-    LazyLock::new(|| Selector::parse("head > title").unwrap());
-/// Any `<meta>`: one of them may name the page's charset.
-static META: LazyLock<Selector> =
-    LazyLock::new(|| Selector::parse("meta").unwrap());
-// END COPY
-
 // ANCHOR: limits
 /// How much we allow ourselves, and how long we wait.
 #[derive(Clone, Copy, Debug)]
@@ -139,76 +127,12 @@ fn io_cause<'e>(e: &'e (dyn Error + 'static)) -> Option<&'e io::Error> {
     None
 }
 
-// COPY FROM listings/ch04-scraper/03-threads/src/main.rs
-/// An error and the errors that caused it, on one line.
-fn cause(e: &(dyn Error + 'static)) -> String {
-    let mut line = e.to_string();
-    let mut source = e.source();
-    while let Some(e) = source {
-        line = format!("{line}: {e}");
-        source = e.source();
-    }
-    line
-}
-// END COPY
-
-// COPY FROM listings/ch04-scraper/04-reactor/src/main.rs
-/// The first article of a planet, and that article's title.
-#[derive(Debug, PartialEq)]
-pub struct Found {
-    pub article: String,
-    pub title: String,
-}
-// END COPY
-
 /// One line of the report: a planet and what we found there.
 #[derive(Debug)]
 pub struct Row {
     pub planet: String,
     pub found: Result<Found, Failure>,
 }
-
-// COPY FROM listings/ch04-scraper/04-reactor/src/main.rs
-impl fmt::Display for Row {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match &self.found {
-            Ok(Found { article, title }) => {
-                write!(f, "{} -> {article} \"{title}\"", self.planet)
-            }
-            Err(e) => write!(f, "{} -> error: {e}", self.planet),
-        }
-    }
-}
-// END COPY
-
-// COPY FROM listings/ch04-scraper/03-threads/src/main.rs
-/// When each request started and ended, counted from one instant.
-pub struct Log {
-    start: Instant,
-    requests: Mutex<Vec<(String, Duration, Duration)>>,
-}
-
-impl Log {
-    pub fn new() -> Log {
-        let requests = Mutex::new(Vec::new());
-        Log {
-            start: Instant::now(),
-            requests,
-        }
-    }
-
-    fn record(&self, url: &Url, started: Duration) {
-        let ended = self.start.elapsed();
-        let mut requests = self.requests.lock().unwrap();
-        requests.push((url.to_string(), started, ended));
-    }
-
-    /// Every request that ended: its URL, when it started and ended.
-    pub fn requests(&self) -> Vec<(String, Duration, Duration)> {
-        self.requests.lock().unwrap().clone()
-    }
-}
-// END COPY
 
 impl Default for Log {
     fn default() -> Log {
@@ -251,103 +175,6 @@ async fn get(
     result
 }
 // ANCHOR_END: get
-
-// COPY FROM listings/ch04-scraper/04-reactor/src/main.rs
-/// The text of an HTML body, decoded as a browser decodes it: by its
-/// byte-order mark if it has one, else by the charset of the
-/// `Content-Type` header, else by a `<meta>` of its first 1024 bytes;
-/// with none of these, as UTF-8 if it is UTF-8 and as windows-1252 (the
-/// web's old default) if not. Bytes that the declared charset does not
-/// allow are an error, rather than a title full of U+FFFD.
-fn decode(content_type: Option<&str>, body: &[u8]) -> Result<String, String> {
-    let declared = content_type.and_then(charset).or_else(|| meta(body));
-    let encoding = match declared {
-        Some(encoding) => encoding,
-        None if std::str::from_utf8(body).is_ok() => UTF_8,
-        None => WINDOWS_1252,
-    };
-    // `decode` lets a byte-order mark overrule `encoding`.
-    let (text, used, malformed) = encoding.decode(body);
-    if used == REPLACEMENT {
-        return Err("the page's charset is one browsers refuse".to_string());
-    }
-    if malformed {
-        return Err(format!("the body is not valid {}", used.name()));
-    }
-    Ok(text.into_owned())
-}
-
-/// The encoding that a `charset=` names in a `Content-Type` value, such
-/// as `text/html; charset=utf-8`, the way the HTML standard extracts it
-/// from a `<meta>`'s `content`: quoted with `"` or `'`, or bare.
-fn charset(value: &str) -> Option<&'static Encoding> {
-    let lower = value.to_ascii_lowercase();
-    let mut from = 0;
-    // The first `charset` that an `=` follows.
-    let rest = loop {
-        let at = from + lower[from..].find("charset")?;
-        from = at + "charset".len();
-        if let Some(rest) = value[from..].trim_start().strip_prefix('=') {
-            break rest.trim_start();
-        }
-    };
-    let label = match rest.chars().next()? {
-        quote @ ('"' | '\'') => rest[1..].split(quote).next()?,
-        _ => rest.split([';', ' ', '\t']).next()?,
-    };
-    Encoding::for_label(label.as_bytes())
-}
-
-/// The encoding that a `<meta charset>`, or a `<meta http-equiv=
-/// "Content-Type">`, names in the first 1024 bytes of `body`.
-fn meta(body: &[u8]) -> Option<&'static Encoding> {
-    // The tags are ASCII, which windows-1252 reads right whatever the
-    // page's encoding (a UTF-16 page has a byte-order mark instead).
-    let start = &body[..body.len().min(1024)];
-    let (start, _) = WINDOWS_1252.decode_without_bom_handling(start);
-    let start = Html::parse_document(&start);
-    let named = start.select(&META).find_map(|meta| {
-        let meta = meta.value();
-        if let Some(label) = meta.attr("charset") {
-            return Encoding::for_label(label.trim().as_bytes());
-        }
-        let equiv = meta.attr("http-equiv")?;
-        equiv.eq_ignore_ascii_case("content-type").then_some(())?;
-        charset(meta.attr("content")?)
-    });
-    // A page whose `<meta>` we read as ASCII is not UTF-16, whatever it
-    // says: the standard takes UTF-8 then, and windows-1252 for the
-    // `x-user-defined` of old. (`replacement`, a label for encodings
-    // that are unsafe to decode, stays: `decode` refuses it.)
-    named.map(|encoding| match encoding {
-        e if e == UTF_16LE || e == UTF_16BE => UTF_8,
-        e if e == X_USER_DEFINED => WINDOWS_1252,
-        e => e,
-    })
-}
-
-/// What relative links on `page`, downloaded from `url`, start from:
-/// its first `<base href>` in tree order, outside `<template>`s, as a
-/// browser picks it, or else the URL it came from, the last one if it
-/// was redirected.
-fn base_url(page: &Html, url: Url) -> Url {
-    let in_template = |e: &ElementRef| {
-        let mut above = e.ancestors().filter_map(ElementRef::wrap);
-        above.any(|a| a.value().name() == "template")
-    };
-    let base = page
-        .tree
-        .root()
-        .descendants()
-        .filter_map(ElementRef::wrap)
-        .filter(|e| e.value().name() == "base" && !in_template(e))
-        .find_map(|e| e.value().attr("href"));
-    let base = base.and_then(|href| url.join(href).ok());
-    // A `data:` or `javascript:` base is ignored, as browsers do.
-    let usable = |b: &Url| !matches!(b.scheme(), "data" | "javascript");
-    base.filter(usable).unwrap_or(url)
-}
-// END COPY
 
 // ANCHOR: here
 /// The first article on `planet`, and its title: two downloads.
@@ -534,18 +361,6 @@ fn parse_options(args: &[String]) -> Result<(Limits, Vec<String>), String> {
     Ok((limits, planets))
 }
 
-// COPY FROM listings/ch04-scraper/04-reactor/src/main.rs
-/// The planets to scrape: the arguments, which must be http(s) URLs.
-fn parse_planets(args: &[String]) -> Result<Vec<Url>, String> {
-    let parse = |arg: &String| match Url::parse(arg) {
-        Ok(url) if ["http", "https"].contains(&url.scheme()) => Ok(url),
-        Ok(_) => Err(format!("`{arg}` is not an http:// URL")),
-        Err(e) => Err(format!("`{arg}` is not a URL: {e}")),
-    };
-    args.iter().map(parse).collect()
-}
-// END COPY
-
 #[tokio::main]
 async fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()).await {
@@ -590,6 +405,156 @@ async fn run(args: Vec<String>) -> Result<bool, BoxError> {
     println!("{} planet(s) in {seconds:.2} s", rows.len());
     Ok(rows.iter().all(|row| row.found.is_ok()))
 }
+
+// --------------------------------------------------------------------------
+// Below: code copied unchanged from Listing 4-4
+// (listings/ch04-scraper/04-reactor/src/main.rs), so that this folder builds
+// on its own. The book's tests check that each item is the same Rust as in
+// its source.
+// --------------------------------------------------------------------------
+
+// COPY FROM listings/ch04-scraper/04-reactor/src/main.rs
+/// `//h3/a/@href` in the original XPath: a link right inside an `<h3>`.
+static ARTICLE_LINK: LazyLock<Selector> =
+    LazyLock::new(|| Selector::parse("h3 > a[href]").unwrap());
+/// `/html/head/title`: the title in the document's head.
+static TITLE: LazyLock<Selector> =
+    LazyLock::new(|| Selector::parse("head > title").unwrap());
+/// Any `<meta>`: one of them may name the page's charset.
+static META: LazyLock<Selector> =
+    LazyLock::new(|| Selector::parse("meta").unwrap());
+// END COPY
+
+// COPY FROM listings/ch04-scraper/04-reactor/src/main.rs
+/// The first article of a planet, and that article's title.
+#[derive(Debug, PartialEq)]
+pub struct Found {
+    pub article: String,
+    pub title: String,
+}
+// END COPY
+
+// COPY FROM listings/ch04-scraper/04-reactor/src/main.rs
+impl fmt::Display for Row {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match &self.found {
+            Ok(Found { article, title }) => {
+                write!(f, "{} -> {article} \"{title}\"", self.planet)
+            }
+            Err(e) => write!(f, "{} -> error: {e}", self.planet),
+        }
+    }
+}
+// END COPY
+
+// COPY FROM listings/ch04-scraper/04-reactor/src/main.rs
+/// The text of an HTML body, decoded as a browser decodes it: by its
+/// byte-order mark if it has one, else by the charset of the
+/// `Content-Type` header, else by a `<meta>` of its first 1024 bytes;
+/// with none of these, as UTF-8 if it is UTF-8 and as windows-1252 (the
+/// web's old default) if not. Bytes that the declared charset does not
+/// allow are an error, rather than a title full of U+FFFD.
+fn decode(content_type: Option<&str>, body: &[u8]) -> Result<String, String> {
+    let declared = content_type.and_then(charset).or_else(|| meta(body));
+    let encoding = match declared {
+        Some(encoding) => encoding,
+        None if std::str::from_utf8(body).is_ok() => UTF_8,
+        None => WINDOWS_1252,
+    };
+    // `decode` lets a byte-order mark overrule `encoding`.
+    let (text, used, malformed) = encoding.decode(body);
+    if used == REPLACEMENT {
+        return Err("the page's charset is one browsers refuse".to_string());
+    }
+    if malformed {
+        return Err(format!("the body is not valid {}", used.name()));
+    }
+    Ok(text.into_owned())
+}
+
+/// The encoding that a `charset=` names in a `Content-Type` value, such
+/// as `text/html; charset=utf-8`, the way the HTML standard extracts it
+/// from a `<meta>`'s `content`: quoted with `"` or `'`, or bare.
+fn charset(value: &str) -> Option<&'static Encoding> {
+    let lower = value.to_ascii_lowercase();
+    let mut from = 0;
+    // The first `charset` that an `=` follows.
+    let rest = loop {
+        let at = from + lower[from..].find("charset")?;
+        from = at + "charset".len();
+        if let Some(rest) = value[from..].trim_start().strip_prefix('=') {
+            break rest.trim_start();
+        }
+    };
+    let label = match rest.chars().next()? {
+        quote @ ('"' | '\'') => rest[1..].split(quote).next()?,
+        _ => rest.split([';', ' ', '\t']).next()?,
+    };
+    Encoding::for_label(label.as_bytes())
+}
+
+/// The encoding that a `<meta charset>`, or a `<meta http-equiv=
+/// "Content-Type">`, names in the first 1024 bytes of `body`.
+fn meta(body: &[u8]) -> Option<&'static Encoding> {
+    // The tags are ASCII, which windows-1252 reads right whatever the
+    // page's encoding (a UTF-16 page has a byte-order mark instead).
+    let start = &body[..body.len().min(1024)];
+    let (start, _) = WINDOWS_1252.decode_without_bom_handling(start);
+    let start = Html::parse_document(&start);
+    let named = start.select(&META).find_map(|meta| {
+        let meta = meta.value();
+        if let Some(label) = meta.attr("charset") {
+            return Encoding::for_label(label.trim().as_bytes());
+        }
+        let equiv = meta.attr("http-equiv")?;
+        equiv.eq_ignore_ascii_case("content-type").then_some(())?;
+        charset(meta.attr("content")?)
+    });
+    // A page whose `<meta>` we read as ASCII is not UTF-16, whatever it
+    // says: the standard takes UTF-8 then, and windows-1252 for the
+    // `x-user-defined` of old. (`replacement`, a label for encodings
+    // that are unsafe to decode, stays: `decode` refuses it.)
+    named.map(|encoding| match encoding {
+        e if e == UTF_16LE || e == UTF_16BE => UTF_8,
+        e if e == X_USER_DEFINED => WINDOWS_1252,
+        e => e,
+    })
+}
+
+/// What relative links on `page`, downloaded from `url`, start from:
+/// its first `<base href>` in tree order, outside `<template>`s, as a
+/// browser picks it, or else the URL it came from, the last one if it
+/// was redirected.
+fn base_url(page: &Html, url: Url) -> Url {
+    let in_template = |e: &ElementRef| {
+        let mut above = e.ancestors().filter_map(ElementRef::wrap);
+        above.any(|a| a.value().name() == "template")
+    };
+    let base = page
+        .tree
+        .root()
+        .descendants()
+        .filter_map(ElementRef::wrap)
+        .filter(|e| e.value().name() == "base" && !in_template(e))
+        .find_map(|e| e.value().attr("href"));
+    let base = base.and_then(|href| url.join(href).ok());
+    // A `data:` or `javascript:` base is ignored, as browsers do.
+    let usable = |b: &Url| !matches!(b.scheme(), "data" | "javascript");
+    base.filter(usable).unwrap_or(url)
+}
+// END COPY
+
+// COPY FROM listings/ch04-scraper/04-reactor/src/main.rs
+/// The planets to scrape: the arguments, which must be http(s) URLs.
+fn parse_planets(args: &[String]) -> Result<Vec<Url>, String> {
+    let parse = |arg: &String| match Url::parse(arg) {
+        Ok(url) if ["http", "https"].contains(&url.scheme()) => Ok(url),
+        Ok(_) => Err(format!("`{arg}` is not an http:// URL")),
+        Err(e) => Err(format!("`{arg}` is not a URL: {e}")),
+    };
+    args.iter().map(parse).collect()
+}
+// END COPY
 
 // COPY FROM listings/ch04-scraper/04-reactor/src/main.rs
 /// The book's planet server. Every scraper listing of chapter 4 holds an
@@ -1427,6 +1392,55 @@ pub mod planet_server {
             };
             response
         }
+    }
+}
+// END COPY
+
+// --------------------------------------------------------------------------
+// Below: code copied unchanged from Listing 4-3
+// (listings/ch04-scraper/03-threads/src/main.rs), so that this folder builds
+// on its own. The book's tests check that each item is the same Rust as in
+// its source.
+// --------------------------------------------------------------------------
+
+// COPY FROM listings/ch04-scraper/03-threads/src/main.rs
+/// An error and the errors that caused it, on one line.
+fn cause(e: &(dyn Error + 'static)) -> String {
+    let mut line = e.to_string();
+    let mut source = e.source();
+    while let Some(e) = source {
+        line = format!("{line}: {e}");
+        source = e.source();
+    }
+    line
+}
+// END COPY
+
+// COPY FROM listings/ch04-scraper/03-threads/src/main.rs
+/// When each request started and ended, counted from one instant.
+pub struct Log {
+    start: Instant,
+    requests: Mutex<Vec<(String, Duration, Duration)>>,
+}
+
+impl Log {
+    pub fn new() -> Log {
+        let requests = Mutex::new(Vec::new());
+        Log {
+            start: Instant::now(),
+            requests,
+        }
+    }
+
+    fn record(&self, url: &Url, started: Duration) {
+        let ended = self.start.elapsed();
+        let mut requests = self.requests.lock().unwrap();
+        requests.push((url.to_string(), started, ended));
+    }
+
+    /// Every request that ended: its URL, when it started and ended.
+    pub fn requests(&self) -> Vec<(String, Duration, Duration)> {
+        self.requests.lock().unwrap().clone()
     }
 }
 // END COPY
