@@ -10,18 +10,29 @@ fn listing_dirs() -> Vec<PathBuf> {
     layout::listing_dirs(&root().join("listings"))
 }
 
-/// `[dependencies]` lines of a manifest, by crate name.
-fn dependency_lines(manifest: &str) -> Vec<(String, String)> {
-    let mut in_deps = false;
+/// The sections of a manifest whose dependencies a listing may have: all
+/// platforms', and Linux's (for what only `/proc` tells).
+const DEPENDENCY_SECTIONS: [&str; 2] = [
+    "[dependencies]",
+    "[target.'cfg(target_os = \"linux\")'.dependencies]",
+];
+
+/// The dependency lines of a manifest: (section, crate name, line).
+fn dependency_lines(manifest: &str) -> Vec<(String, String, String)> {
+    let mut section = None;
     let mut deps = Vec::new();
     for line in manifest.lines().map(str::trim) {
         if line.starts_with('[') {
-            in_deps = line == "[dependencies]";
-        } else if in_deps && !line.is_empty() && !line.starts_with('#') {
+            section = Some(line.to_string());
+        } else if let Some(s) = &section
+            && !line.is_empty()
+            && !line.starts_with('#')
+        {
             let name = line.split('=').next().unwrap().trim().to_string();
-            deps.push((name, line.to_string()));
+            deps.push((s.clone(), name, line.to_string()));
         }
     }
+    deps.retain(|(s, ..)| DEPENDENCY_SECTIONS.contains(&s.as_str()));
     deps
 }
 
@@ -62,18 +73,24 @@ fn listing_manifests_follow_the_conventions() {
                     .push(format!("{rel}: `{bad}` would not survive a copy"));
             }
         }
-        for (dep, line) in dependency_lines(&manifest) {
-            match known.iter().find(|(k, _)| *k == dep) {
+        for (section, dep, line) in dependency_lines(&manifest) {
+            let in_tests = dependency_lines(&tests);
+            match known.iter().find(|(s, k, _)| *s == section && *k == dep) {
                 None => problems.push(format!(
-                    "{rel}: {dep} is not in tests/book-deps/Cargo.toml (nor \
-                     linked by skeptic or mdbook test)"
+                    "{rel}: {dep} is not under {section} in \
+                     tests/book-deps/Cargo.toml (nor linked by skeptic or \
+                     mdbook test)"
                 )),
-                Some((_, spelled)) if *spelled != line => problems
+                Some((.., spelled)) if *spelled != line => problems
                     .push(format!("{rel}: `{line}` differs from `{spelled}`")),
-                Some((_, spelled)) if !tests.contains(spelled.as_str()) => {
+                Some((.., spelled))
+                    if !in_tests
+                        .iter()
+                        .any(|(s, _, l)| *s == section && l == spelled) =>
+                {
                     problems.push(format!(
-                        "tests/Cargo.toml lacks `{spelled}`, so skeptic \
-                         cannot link it"
+                        "tests/Cargo.toml lacks `{spelled}` under \
+                         {section}, so skeptic cannot link it"
                     ))
                 }
                 Some(_) => {}

@@ -639,7 +639,6 @@ fn transient(e: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::fs;
     use std::io::{BufRead, BufReader};
     use std::net::{SocketAddr, TcpStream};
     use std::sync::Mutex;
@@ -677,15 +676,15 @@ mod tests {
         line
     }
 
-    /// The process's open file descriptors (Linux lists them in
-    /// `/proc/self/fd`, macOS and the BSDs in `/dev/fd`).
+    /// The process's open file descriptors: Linux lists them in
+    /// `/proc/self/fd` (read through `procfs`), macOS and the BSDs in
+    /// `/dev/fd`.
     fn open_fds() -> usize {
-        let dir = if cfg!(target_os = "linux") {
-            "/proc/self/fd"
-        } else {
-            "/dev/fd"
-        };
-        fs::read_dir(dir).unwrap().count()
+        #[cfg(target_os = "linux")]
+        let count = procfs::process::Process::myself().unwrap().fd_count();
+        #[cfg(not(target_os = "linux"))]
+        let count = std::fs::read_dir("/dev/fd").map(|d| d.count());
+        count.unwrap()
     }
 
     fn fds_back_to(before: usize) -> bool {

@@ -904,15 +904,15 @@ mod tests {
         assert!(read_line(&mut rt).ends_with(": still here?\n"));
     }
 
-    /// The process's open file descriptors (Linux lists them in
-    /// `/proc/self/fd`, macOS and the BSDs in `/dev/fd`).
+    /// The process's open file descriptors: Linux lists them in
+    /// `/proc/self/fd` (read through `procfs`), macOS and the BSDs in
+    /// `/dev/fd`.
     fn open_fds() -> usize {
-        let dir = if cfg!(target_os = "linux") {
-            "/proc/self/fd"
-        } else {
-            "/dev/fd"
-        };
-        std::fs::read_dir(dir).unwrap().count()
+        #[cfg(target_os = "linux")]
+        let count = procfs::process::Process::myself().unwrap().fd_count();
+        #[cfg(not(target_os = "linux"))]
+        let count = std::fs::read_dir("/dev/fd").map(|d| d.count());
+        count.unwrap()
     }
 
     /// How many bytes the kernel takes, on this machine, for a loopback

@@ -1371,7 +1371,6 @@ fn transient(e: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::fs;
     use std::sync::Mutex;
     use std::thread;
     use std::time::{Duration, Instant};
@@ -1426,15 +1425,15 @@ mod tests {
         result.take().expect("no result in 5 s")
     }
 
-    /// The process's open file descriptors (Linux lists them in
-    /// `/proc/self/fd`, macOS and the BSDs in `/dev/fd`).
+    /// The process's open file descriptors: Linux lists them in
+    /// `/proc/self/fd` (read through `procfs`), macOS and the BSDs in
+    /// `/dev/fd`.
     fn open_fds() -> usize {
-        let dir = if cfg!(target_os = "linux") {
-            "/proc/self/fd"
-        } else {
-            "/dev/fd"
-        };
-        fs::read_dir(dir).unwrap().count()
+        #[cfg(target_os = "linux")]
+        let count = procfs::process::Process::myself().unwrap().fd_count();
+        #[cfg(not(target_os = "linux"))]
+        let count = std::fs::read_dir("/dev/fd").map(|d| d.count());
+        count.unwrap()
     }
 
     fn fds_back_to(before: usize) -> bool {

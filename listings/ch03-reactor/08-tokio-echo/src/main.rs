@@ -194,15 +194,15 @@ mod tests {
         c.read_exact(&mut buf).is_ok() && &buf == b"still there?"
     }
 
-    /// The process's open file descriptors (Linux lists them in
-    /// `/proc/self/fd`, macOS and the BSDs in `/dev/fd`).
+    /// The process's open file descriptors: Linux lists them in
+    /// `/proc/self/fd` (read through `procfs`), macOS and the BSDs in
+    /// `/dev/fd`.
     fn open_fds() -> usize {
-        let dir = if cfg!(target_os = "linux") {
-            "/proc/self/fd"
-        } else {
-            "/dev/fd"
-        };
-        fs::read_dir(dir).unwrap().count()
+        #[cfg(target_os = "linux")]
+        let count = procfs::process::Process::myself().unwrap().fd_count();
+        #[cfg(not(target_os = "linux"))]
+        let count = std::fs::read_dir("/dev/fd").map(|d| d.count());
+        count.unwrap()
     }
 
     /// How many clients a test may hold open at once, up to `wanted`.
@@ -229,13 +229,18 @@ mod tests {
         false
     }
 
-    /// Resident memory of the process, in bytes, from `/proc/self/status`:
-    /// Linux only. Elsewhere `None`, and memory bounds go unchecked.
+    /// Resident memory of the process, in bytes, from `/proc/self/status`
+    /// (through `procfs`): Linux only. Elsewhere `None`, and memory bounds
+    /// go unchecked.
     fn rss() -> Option<usize> {
-        let status = fs::read_to_string("/proc/self/status").ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-        let kib: usize = line.split_whitespace().nth(1)?.parse().ok()?;
-        Some(kib * 1024)
+        #[cfg(target_os = "linux")]
+        {
+            let me = procfs::process::Process::myself().unwrap();
+            let kib = me.status().unwrap().vmrss.expect("VmRSS");
+            Some(usize::try_from(kib * 1024).unwrap())
+        }
+        #[cfg(not(target_os = "linux"))]
+        None
     }
 
     fn round_trips(addr: SocketAddr) {

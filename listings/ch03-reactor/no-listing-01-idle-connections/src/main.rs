@@ -10,7 +10,7 @@
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 use std::os::unix::fs::FileExt;
 use std::sync::OnceLock;
 use std::thread;
@@ -55,22 +55,38 @@ fn echo(mut stream: TcpStream) -> io::Result<()> {
     }
 }
 
-/// A number from `/proc/self/status`, such as `Threads` or `VmRSS` (kB).
-/// The file stays open, and is read again from the start each time: at
-/// the limit, there may be no file descriptor left to open it.
-#[cfg(unix)]
-fn status(field: &str) -> u64 {
+/// `/proc/self/status`, parsed by `procfs`. The file stays open, and is
+/// read again from the start each time: at the limit, there may be no
+/// file descriptor left to open it.
+#[cfg(target_os = "linux")]
+fn status() -> procfs::process::Status {
+    use procfs::FromRead;
     static STATUS: OnceLock<File> = OnceLock::new();
     let file = STATUS.get_or_init(|| File::open("/proc/self/status").unwrap());
     let mut buf = vec![0; 64 * 1024];
     let n = file.read_at(&mut buf, 0).unwrap();
-    let status = String::from_utf8_lossy(&buf[..n]);
-    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    procfs::process::Status::from_read(&buf[..n]).unwrap()
 }
 
-#[cfg(not(unix))]
-fn status(_field: &str) -> u64 {
+/// The threads of this process.
+#[cfg(target_os = "linux")]
+fn threads_alive() -> u64 {
+    status().threads
+}
+
+/// The resident memory of this process, in KiB.
+#[cfg(target_os = "linux")]
+fn rss_kib() -> u64 {
+    status().vmrss.expect("VmRSS in /proc/self/status")
+}
+
+#[cfg(not(target_os = "linux"))]
+fn threads_alive() -> u64 {
+    unreachable!("`main` stops before this, off Linux")
+}
+
+#[cfg(not(target_os = "linux"))]
+fn rss_kib() -> u64 {
     unreachable!("`main` stops before this, off Linux")
 }
 
@@ -78,7 +94,7 @@ fn status(_field: &str) -> u64 {
 fn wait_for_threads(threads: u64) -> bool {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(20) {
-        if status("Threads:") == threads {
+        if threads_alive() == threads {
             return true;
         }
         thread::sleep(Duration::from_millis(10));
@@ -105,7 +121,7 @@ fn connect(
         // Every connection so far has been accepted, and has its thread.
         let threads = base_threads + clients.len() as u64;
         let start = Instant::now();
-        while status("Threads:") != threads {
+        while threads_alive() != threads {
             // The server's `accept` may be failing for want of a file
             // descriptor: it waits and retries, and we can tell by
             // trying to open a file ourselves.
@@ -136,10 +152,10 @@ fn main() -> io::Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let addr = listener.local_addr()?;
     thread::spawn(move || run(listener));
-    let base_threads = status("Threads:");
+    let base_threads = threads_alive();
     println!("idle clients | server threads | resident memory growth");
     for n in [100, 1000, 10_000] {
-        let base_rss = status("VmRSS:");
+        let base_rss = rss_kib();
         let (clients, error) = connect(addr, n, base_threads);
         let opened = clients.len() as u64;
         if let Some(e) = error {
@@ -147,13 +163,13 @@ fn main() -> io::Result<()> {
                 Some(24) => "out of file descriptors".to_string(),
                 _ => e.to_string(),
             };
-            let threads = status("Threads:") - base_threads;
+            let threads = threads_alive() - base_threads;
             println!("{n:>12} | stopped at {threads} threads: {why}");
             break;
         }
         assert!(wait_for_threads(base_threads + opened), "threads missing");
-        let grown = status("VmRSS:").saturating_sub(base_rss) as f64 / 1024.0;
-        let threads = status("Threads:") - base_threads;
+        let grown = rss_kib().saturating_sub(base_rss) as f64 / 1024.0;
+        let threads = threads_alive() - base_threads;
         println!("{n:>12} | {threads:>14} | {grown:.1} MiB");
         drop(clients); // Each thread reads the end of its stream and ends.
         assert!(wait_for_threads(base_threads), "threads left over");
