@@ -1,16 +1,28 @@
-//! mdBook's `{{#include}}` family, expanded the way mdBook's `links`
-//! preprocessor does it, but strict.
+//! The two directives of mdBook's `links` preprocessor that the book uses,
+//! `{{#include file}}` and `{{#rustdoc_include file}}`, each of a whole
+//! file or of an anchor (`file:name`), expanded as mdBook 0.5 expands
+//! them, but strict.
 //!
 //! skeptic reads raw markdown and knows nothing of mdBook's directives, so
 //! the build script expands every chapter with this module and hands the
 //! copies to skeptic. The expansion follows mdBook 0.5's `links.rs` and
-//! `take_lines.rs` line by line (the same regular expressions, the same
-//! hidden-line prefix, the same recursion), and the `mdbook` test checks
-//! that it gives the very text mdBook gives for every chapter.
+//! `take_lines.rs` for those forms (the same regular expressions, the same
+//! hidden-line prefix, the same recursion and escapes), and the `mdbook`
+//! test checks that it gives the very text mdBook gives for every chapter.
 //!
-//! Where mdBook only logs an error and carries on (a missing file), or
-//! silently renders an empty block (a misspelled anchor), this module
-//! reports an error naming the chapter, the directive and the file.
+//! Every other form (line ranges, `playground`, `title`) is refused: the
+//! book has no use for them, and a line range breaks silently when a
+//! listing changes. Where mdBook only logs an error and carries on (a
+//! missing file), or silently renders an empty block (a misspelled
+//! anchor), this module reports an error naming the chapter, the directive
+//! and the file.
+//!
+//! Why not take the text from mdBook itself (`mdbook-driver`, a
+//! dependency of the tests already)? Its preprocessor never fails, says
+//! nothing of a missing anchor and does not tell which files and anchors a
+//! chapter used, which the book's rules need; and as a dependency of the
+//! build script it compiled fourteen crates a second time (about 5 s more
+//! per cold build on two cores).
 //!
 //! This file is compiled twice: by the build script (through `#[path]`)
 //! and as a module of the `book-tests` library.
@@ -18,7 +30,6 @@
 use regex::{Captures, Regex};
 use std::collections::BTreeSet;
 use std::fs;
-use std::ops::{Bound, RangeBounds};
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
@@ -52,7 +63,7 @@ pub struct Use {
     /// directory (not canonicalised).
     pub file: PathBuf,
     pub anchor: Option<String>,
-    /// `include`, `rustdoc_include` or `playground`.
+    /// `include` or `rustdoc_include`.
     pub kind: String,
 }
 
@@ -65,70 +76,32 @@ pub struct Expanded {
     pub errors: Vec<String>,
 }
 
+/// What a directive takes of its file.
 #[derive(Debug, Clone, PartialEq)]
 enum Range {
-    Lines(Option<usize>, Option<usize>, bool),
+    Whole,
     Anchor(String),
 }
 
 impl Range {
-    /// Mirrors mdBook's `parse_range_or_anchor`.
-    fn parse(parts: Option<&str>) -> Range {
-        let mut parts = parts.unwrap_or("").splitn(3, ':').fuse();
-        let next = parts.next();
-        let start = if let Some(v) = next.and_then(|s| s.parse::<usize>().ok())
-        {
-            Some(v.saturating_sub(1))
-        } else if let Some("") = next {
-            None
-        } else if let Some(anchor) = next {
-            return Range::Anchor(anchor.to_string());
-        } else {
-            None
-        };
-        let end = parts.next().map(|s| s.parse::<usize>());
-        match (start, end) {
-            (Some(s), Some(Ok(e))) => Range::Lines(Some(s), Some(e), false),
-            (Some(s), Some(Err(_))) => Range::Lines(Some(s), None, false),
-            (Some(s), None) => Range::Lines(Some(s), Some(s + 1), false),
-            (None, Some(Ok(e))) => Range::Lines(None, Some(e), false),
-            (None, _) => Range::Lines(None, None, true),
-        }
-    }
-
-    fn is_full(&self) -> bool {
-        matches!(self, Range::Lines(_, _, true))
-    }
-}
-
-impl RangeBounds<usize> for Range {
-    fn start_bound(&self) -> Bound<&usize> {
-        match self {
-            Range::Lines(Some(s), _, _) => Bound::Included(s),
-            _ => Bound::Unbounded,
-        }
-    }
-    fn end_bound(&self) -> Bound<&usize> {
-        match self {
-            Range::Lines(_, Some(e), _) => Bound::Excluded(e),
-            _ => Bound::Unbounded,
+    /// What follows the file's name: nothing, or `:anchor`. A line range
+    /// (`:3`, `:2:5`, `::5`) is an error.
+    fn parse(part: Option<&str>) -> Result<Range, &'static str> {
+        let line_range = "line ranges break silently when a listing \
+                          changes; use an anchor";
+        match part {
+            None | Some("") => Ok(Range::Whole),
+            Some(p) if p.contains(':') || p.parse::<usize>().is_ok() => {
+                Err(line_range)
+            }
+            Some(anchor) => Ok(Range::Anchor(anchor.to_string())),
         }
     }
 }
 
-fn take_lines(s: &str, range: &Range) -> String {
-    let start = match range.start_bound() {
-        Bound::Included(&n) => n,
-        _ => 0,
-    };
-    let lines = s.lines().skip(start);
-    match range.end_bound() {
-        Bound::Excluded(end) => lines
-            .take(end.saturating_sub(start))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        _ => lines.collect::<Vec<_>>().join("\n"),
-    }
+/// A whole file, as mdBook includes it: its lines, joined by `\n`.
+fn whole(s: &str) -> String {
+    s.lines().collect::<Vec<_>>().join("\n")
 }
 
 fn take_anchored_lines(s: &str, anchor: &str) -> String {
@@ -155,19 +128,6 @@ fn take_anchored_lines(s: &str, anchor: &str) -> String {
         }
     }
     retained.join("\n")
-}
-
-fn take_rustdoc_include_lines(s: &str, range: &Range) -> String {
-    let mut output = String::with_capacity(s.len());
-    for (index, line) in s.lines().enumerate() {
-        if !range.contains(&index) {
-            output.push_str("# ");
-        }
-        output.push_str(line);
-        output.push('\n');
-    }
-    output.pop();
-    output
 }
 
 fn take_rustdoc_include_anchored_lines(s: &str, anchor: &str) -> String {
@@ -240,45 +200,37 @@ pub fn anchors_of(text: &str) -> Result<BTreeSet<String>, String> {
     Ok(seen)
 }
 
-enum Link<'a> {
+enum Link {
     Escaped,
     Include(PathBuf, Range),
     RustdocInclude(PathBuf, Range),
-    Playground(PathBuf, Vec<&'a str>),
-    Title,
 }
 
-fn parse_link<'a>(cap: &Captures<'a>) -> Option<Link<'a>> {
+/// A directive, or why the book refuses it.
+fn parse_link(cap: &Captures<'_>) -> Result<Link, String> {
     match (cap.get(0), cap.get(1), cap.get(2)) {
-        (_, Some(typ), Some(_)) if typ.as_str() == "title" => Some(Link::Title),
         (_, Some(typ), Some(rest)) => {
             let mut props = rest.as_str().split_whitespace();
-            let file = props.next()?;
-            let props: Vec<&str> = props.collect();
-            let split = |p: &str| {
-                let mut parts = p.splitn(2, ':');
-                let path = PathBuf::from(parts.next().unwrap());
-                (path, Range::parse(parts.next()))
-            };
+            let file = props.next().ok_or("no file named")?;
+            if props.next().is_some() {
+                return Err("more than a file after the directive".into());
+            }
+            let mut parts = file.splitn(2, ':');
+            let path = PathBuf::from(parts.next().unwrap());
+            let range = Range::parse(parts.next())?;
             match typ.as_str() {
-                "include" => {
-                    let (p, r) = split(file);
-                    Some(Link::Include(p, r))
-                }
-                "rustdoc_include" => {
-                    let (p, r) = split(file);
-                    Some(Link::RustdocInclude(p, r))
-                }
-                "playground" | "playpen" => {
-                    Some(Link::Playground(file.into(), props))
-                }
-                _ => None,
+                "include" => Ok(Link::Include(path, range)),
+                "rustdoc_include" => Ok(Link::RustdocInclude(path, range)),
+                other => Err(format!(
+                    "`{other}` is not a directive the book uses (only \
+                     `include` and `rustdoc_include`)"
+                )),
             }
         }
         (Some(m), None, None) if m.as_str().starts_with(ESCAPE_CHAR) => {
-            Some(Link::Escaped)
+            Ok(Link::Escaped)
         }
-        _ => None,
+        _ => Err("not a directive".into()),
     }
 }
 
@@ -303,22 +255,20 @@ fn replace_all(
     let mut replaced = String::new();
     for cap in LINK.captures_iter(s) {
         let whole = cap.get(0).unwrap();
-        let Some(link) = parse_link(&cap) else {
-            out.errors.push(format!(
-                "{chapter}: unknown directive `{}` (mdBook leaves it in the \
-                 page as text)",
-                whole.as_str()
-            ));
-            continue;
+        let link = match parse_link(&cap) {
+            Ok(link) => link,
+            Err(why) => {
+                out.errors
+                    .push(format!("{chapter}: `{}`: {why}", whole.as_str()));
+                continue;
+            }
         };
         replaced.push_str(&s[previous_end..whole.start()]);
         let text = whole.as_str();
         match render(&link, base, text, chapter, out) {
             Ok(new_content) => {
                 let rel = match &link {
-                    Link::Include(p, _)
-                    | Link::RustdocInclude(p, _)
-                    | Link::Playground(p, _) => Some(
+                    Link::Include(p, _) | Link::RustdocInclude(p, _) => Some(
                         base.join(p)
                             .parent()
                             .expect("included file is not /")
@@ -384,25 +334,20 @@ fn render(
             )),
             Ok(_) => Ok(()),
         },
-        r if r.is_full() => Ok(()),
-        _ => Err(format!(
-            "{chapter}: `{text}`: line ranges break silently when a \
-             listing changes; use an anchor"
-        )),
+        Range::Whole => Ok(()),
     };
-    let mut record = |file: &Path, range: Option<&Range>, kind: &str| {
+    let mut record = |file: &Path, range: &Range, kind: &str| {
         out.uses.push(Use {
             file: base.join(file),
             anchor: match range {
-                Some(Range::Anchor(a)) => Some(a.clone()),
-                _ => None,
+                Range::Anchor(a) => Some(a.clone()),
+                Range::Whole => None,
             },
             kind: kind.to_string(),
         })
     };
     match link {
         Link::Escaped => Ok(text[1..].to_owned()),
-        Link::Title => Ok(String::new()),
         Link::Include(p, range) | Link::RustdocInclude(p, range) => {
             let rustdoc = matches!(link, Link::RustdocInclude(..));
             let s = read(p)?;
@@ -416,24 +361,14 @@ fn render(
             } else {
                 "include"
             };
-            record(p, Some(range), kind);
+            record(p, range, kind);
             Ok(match (range, rustdoc) {
+                (Range::Whole, _) => whole(&s),
                 (Range::Anchor(a), false) => take_anchored_lines(&s, a),
-                (r, false) => take_lines(&s, r),
                 (Range::Anchor(a), true) => {
                     take_rustdoc_include_anchored_lines(&s, a)
                 }
-                (r, true) => take_rustdoc_include_lines(&s, r),
             })
-        }
-        Link::Playground(p, attrs) => {
-            let mut contents = read(p)?;
-            record(p, None, "playground");
-            let ftype = if attrs.is_empty() { "rust" } else { "rust," };
-            if !contents.ends_with('\n') {
-                contents.push('\n');
-            }
-            Ok(format!("```{ftype}{}\n{contents}```\n", attrs.join(",")))
         }
     }
 }
