@@ -18,6 +18,17 @@ pub struct Bench {
     /// The ratios the prose states about its results: rendered into
     /// `src/measurements/<name>-claims.md` and checked.
     pub claims: fn() -> Vec<Claim>,
+    /// What it runs in fresh processes of its own, if anything.
+    pub child: Option<Child>,
+}
+
+/// A subcommand of `measure` (`measure <command> ARGS...`) that a
+/// benchmark starts in a child process: a probe that must start from a
+/// fresh process, or a server that must not share this one's cores.
+pub struct Child {
+    pub command: &'static str,
+    /// Runs with the arguments after the command; prints its result.
+    pub run: fn(&[String]) -> Result<(), String>,
 }
 
 /// A benchmark that makes no claims.

@@ -10,6 +10,7 @@ pub mod bench;
 pub mod benchmarks;
 pub mod claim;
 pub mod micro;
+pub mod net;
 pub mod render;
 pub mod results;
 pub mod sys;
@@ -82,8 +83,9 @@ pub fn render_all(root: &Path) -> Result<Files, Vec<String>> {
     }
 }
 
-/// Renders in memory and compares with the files in the repository.
-pub fn check(root: &Path) -> Result<(), Vec<String>> {
+/// Renders in memory and compares with the files in the repository; the
+/// number of files checked.
+pub fn check(root: &Path) -> Result<usize, Vec<String>> {
     let files = render_all(root)?;
     let mut errors = Vec::new();
     for (rel, text) in &files {
@@ -96,7 +98,7 @@ pub fn check(root: &Path) -> Result<(), Vec<String>> {
         }
     }
     if errors.is_empty() {
-        Ok(())
+        Ok(files.len())
     } else {
         Err(errors)
     }
@@ -117,7 +119,9 @@ mod tests {
     use super::*;
 
     /// The registry: one name per benchmark, each with saved results that
-    /// are its own, and no file rendered by two of them.
+    /// are its own and read back exactly (every f64 the same, so that
+    /// `cargo measure` re-saving them changes nothing), and no file
+    /// rendered by two of them.
     #[test]
     fn every_benchmark_is_registered_once_and_renders_its_own_files() {
         let mut names = names();
@@ -128,6 +132,15 @@ mod tests {
         for bench in BENCHES {
             let r = results::load(&root(), bench.name)
                 .unwrap_or_else(|e| panic!("{}: {e}", bench.name));
+            let path = results::path(&root(), bench.name);
+            let saved = std::fs::read_to_string(&path).unwrap();
+            let mut again = Vec::new();
+            results::save_to(&mut again, &r).unwrap();
+            assert!(
+                saved.as_bytes() == again,
+                "{}: loading and saving changes the file",
+                path.display()
+            );
             for (file, text) in (bench.render)(&r) {
                 assert!(rendered.insert(file), "{file} is rendered twice");
                 assert_eq!(

@@ -23,33 +23,17 @@ fn main() -> ExitCode {
             println!("{HELP}{}", names().join(", "));
             ExitCode::SUCCESS
         }
-        Some("probe-memory") => {
-            let kind = args.get(1).map(String::as_str).unwrap_or_default();
-            let n = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(10_000);
-            // probe-memory threads|tasks N, or probe-memory limit CAP
-            match measure::benchmarks::memory::probe(kind, n) {
-                Ok(bytes) => {
-                    println!("{bytes}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("probe-memory: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
-        Some("serve-echo") => {
-            let kind = args.get(1).map(String::as_str).unwrap_or_default();
-            match measure::benchmarks::echo::serve(kind) {
+        Some(command) if child(command).is_some() => {
+            match (child(command).unwrap().run)(&args[1..]) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("serve-echo: {e}");
+                    eprintln!("{command}: {e}");
                     ExitCode::FAILURE
                 }
             }
         }
         Some("render") => finish(render_and_write(&root)),
-        Some("check") => finish(measure::check(&root).map(|()| 0)),
+        Some("check") => finish(measure::check(&root)),
         _ => {
             let full = args.iter().any(|a| a == "--full");
             let mode = if full { Mode::Full } else { Mode::Quick };
@@ -92,6 +76,15 @@ fn main() -> ExitCode {
             finish(render_and_write(&root))
         }
     }
+}
+
+/// The child-process subcommand called `command`, of whichever benchmark
+/// has it.
+fn child(command: &str) -> Option<&'static measure::bench::Child> {
+    BENCHES
+        .iter()
+        .filter_map(|b| b.child.as_ref())
+        .find(|c| c.command == command)
 }
 
 /// Renders every table and figure and writes them; the number written.

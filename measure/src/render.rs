@@ -24,8 +24,9 @@ pub fn generated_by(text: &str) -> Option<String> {
 
 /// A value in `unit`, as the tables print it.
 pub fn fmt_value(unit: Unit, v: f64) -> String {
-    if v == 0.0 {
-        return if unit == Unit::Percent { "0%" } else { "0" }.into();
+    if v == 0.0 && unit != Unit::PerMessage {
+        let share = matches!(unit, Unit::Percent | Unit::Share);
+        return if share { "0%" } else { "0" }.into();
     }
     match unit {
         Unit::MsgPerSec => {
@@ -39,6 +40,7 @@ pub fn fmt_value(unit: Unit, v: f64) -> String {
         }
         Unit::Count => format!("{v:.0}"),
         Unit::Percent => format!("{v:.1}%"),
+        Unit::Share => format!("{:.0}%", v * 100.0),
         Unit::Per => format!("{v:.3}"),
         Unit::PerMessage => format!("{v:.2}"),
         Unit::Bytes => {
@@ -154,7 +156,7 @@ pub fn list(r: &Results, what: &str, value: &str, cells: &str) -> String {
     t.push_str("\n\n");
     let _ = writeln!(t, "| {what} | {value} |");
     t.push_str("|---|---:|\n");
-    for p in &r.points {
+    for p in r.points.iter().filter(|p| p.metric.is_none()) {
         let _ = writeln!(t, "| {} | {} |", p.series, spread(r.unit, p, 1.0));
     }
     t.push_str(&footer(r, cells));

@@ -26,26 +26,16 @@ pub struct Machine {
 impl Machine {
     /// The machine this process runs on.
     pub fn this() -> Machine {
-        let cpuinfo = fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-        let cpu = cpuinfo
-            .lines()
-            .find_map(|l| l.strip_prefix("model name"))
-            .and_then(|l| l.split_once(':'))
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_else(|| "unknown CPU".into());
+        let (cpu, virtual_machine) = cpu_and_hypervisor();
         let rustc = Command::new("rustc")
             .arg("--version")
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .unwrap_or_default();
-        let virtual_machine = cpuinfo
-            .lines()
-            .find(|l| l.starts_with("flags"))
-            .map(|l| l.split_whitespace().any(|f| f == "hypervisor"));
         Machine {
             virtual_machine,
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            cpu,
+            cpu: cpu.unwrap_or_else(|| "unknown CPU".into()),
             os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
             rustc,
             date: today(),
@@ -67,6 +57,24 @@ impl Machine {
             self.cpu, self.os, self.rustc, self.date
         )
     }
+}
+
+/// The CPU's model name, and whether it says it runs under a hypervisor,
+/// from `/proc/cpuinfo` (through `procfs`); unknown elsewhere.
+#[cfg(target_os = "linux")]
+fn cpu_and_hypervisor() -> (Option<String>, Option<bool>) {
+    use procfs::Current;
+    let Ok(info) = procfs::CpuInfo::current() else {
+        return (None, None);
+    };
+    let model = info.model_name(0).map(str::to_string);
+    let hypervisor = info.flags(0).map(|f| f.contains(&"hypervisor"));
+    (model, hypervisor)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn cpu_and_hypervisor() -> (Option<String>, Option<bool>) {
+    (None, None)
 }
 
 /// Today's date in UTC, from the system clock.
@@ -108,9 +116,20 @@ pub enum Unit {
     /// A count divided by the round trips made.
     #[serde(rename = "per")]
     Per,
-    /// A share, in percent.
+    /// A share, in percent (0 to 100).
     #[serde(rename = "%")]
     Percent,
+    /// A share, as a fraction (0 to 1), shown in percent.
+    #[serde(rename = "share")]
+    Share,
+}
+
+/// Something measured of a series besides its main figure: its name in
+/// the results (a point's `metric`) and its unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Metric {
+    pub name: &'static str,
+    pub unit: Unit,
 }
 
 /// One measured point: a series (a way of doing the work) at one value of
@@ -119,8 +138,8 @@ pub enum Unit {
 pub struct Point {
     pub series: String,
     /// What else was measured of the series, when not the benchmark's main
-    /// figure (which is in its unit): `p99`, `server CPU`... The benchmark
-    /// that records a metric names it with a constant and knows its unit.
+    /// figure (which is in the results' unit): `p99`, `server CPU`... The
+    /// benchmark that records it names it, and its unit, with a `Metric`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<String>,
     pub x: u64,
@@ -155,12 +174,12 @@ impl Point {
     /// Another metric of `series` at `x`.
     pub fn metric(
         series: &str,
-        metric: &str,
+        metric: Metric,
         x: u64,
         samples: Vec<f64>,
     ) -> Point {
         Point {
-            metric: Some(metric.into()),
+            metric: Some(metric.name.into()),
             ..Point::new(series, x, samples)
         }
     }
@@ -210,7 +229,8 @@ pub struct Results {
     pub mode: String,
     /// How the samples were taken, in a sentence.
     pub method: String,
-    /// What one sample of a point's main figure is.
+    /// What one sample of a point's main figure is (metrics have their
+    /// own units; a benchmark that records only metrics gives theirs).
     pub unit: Unit,
     pub points: Vec<Point>,
     /// For a timeline: when each request ran.
@@ -230,9 +250,10 @@ pub struct Span {
 }
 
 impl Results {
-    /// A fresh record of `bench`, measured on this machine now.
+    /// A fresh record of `bench`, measured on `machine` today.
     pub fn new(
         bench: &str,
+        machine: Machine,
         mode: crate::Mode,
         method: String,
         unit: Unit,
@@ -240,7 +261,7 @@ impl Results {
     ) -> Results {
         Results {
             bench: bench.into(),
-            machine: Machine::this(),
+            machine,
             mode: mode.name().into(),
             method,
             unit,
@@ -257,11 +278,16 @@ impl Results {
     }
 
     /// Another metric of `series` at `x`.
-    pub fn metric(&self, series: &str, metric: &str, x: u64) -> Option<&Point> {
+    pub fn metric(
+        &self,
+        series: &str,
+        metric: Metric,
+        x: u64,
+    ) -> Option<&Point> {
         self.points.iter().find(|p| {
             p.series == series
                 && p.x == x
-                && p.metric.as_deref() == Some(metric)
+                && p.metric.as_deref() == Some(metric.name)
         })
     }
 
@@ -297,10 +323,17 @@ pub fn load(root: &Path, bench: &str) -> io::Result<Results> {
 pub fn save(root: &Path, results: &Results) -> io::Result<()> {
     let p = path(root, &results.bench);
     fs::create_dir_all(p.parent().unwrap())?;
-    let mut text =
-        serde_json::to_string_pretty(results).map_err(io::Error::other)?;
-    text.push('\n');
+    let mut text = Vec::new();
+    save_to(&mut text, results)?;
     fs::write(p, text)
+}
+
+/// The results as `save` writes them: pretty JSON and a newline.
+pub fn save_to(out: &mut Vec<u8>, results: &Results) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, results)
+        .map_err(io::Error::other)?;
+    out.push(b'\n');
+    Ok(())
 }
 
 #[cfg(test)]

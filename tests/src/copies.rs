@@ -150,9 +150,12 @@ pub const BANNER: &str = "// Below: code copied unchanged from";
 
 /// What is wrong with where a file's copies sit. A reader who opens a
 /// listing finds its own code first: every copied item comes after every
-/// item of the listing's own (its `#[cfg(test)]` module aside, which comes
-/// last), and the copies from each source sit below one banner that names
-/// it.
+/// item of the listing's own, and the listing's `#[cfg(test)]` module, if
+/// any, comes last. Each copy is of whole top-level items (markers at the
+/// start of a line, nothing but comments and blank lines just above a
+/// `COPY FROM`, so that no attribute of the listing's own attaches to a
+/// copied item), and the copies from one source sit together, below a
+/// banner that names it and above the next banner.
 pub fn layout(text: &str) -> Vec<String> {
     use syn::spanned::Spanned;
     let Ok(copies) = declared(text) else {
@@ -161,6 +164,34 @@ pub fn layout(text: &str) -> Vec<String> {
     let Ok(file) = syn::parse_file(text) else {
         return vec!["the file does not parse".into()];
     };
+    let lines: Vec<&str> = text.lines().collect();
+    let mut problems = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let marker = line.trim_start();
+        if (marker.starts_with(BEGIN) || marker == END) && line != &marker {
+            problems.push(format!(
+                "line {}: a copy marker inside an item: copies are of \
+                 whole top-level items",
+                i + 1
+            ));
+        }
+    }
+    for copy in &copies {
+        let above = lines[..copy.line - 1]
+            .iter()
+            .rev()
+            .find(|l| !l.trim().is_empty());
+        if let Some(l) = above
+            && !l.trim_start().starts_with("//")
+        {
+            problems.push(format!(
+                "line {}: `{}` just above a copy would attach to its first \
+                 item",
+                copy.line,
+                l.trim()
+            ));
+        }
+    }
     let regions: Vec<(usize, usize)> = copies
         .iter()
         .map(|c| (c.line, c.line + c.text.lines().count() + 1))
@@ -168,14 +199,19 @@ pub fn layout(text: &str) -> Vec<String> {
     let copied = |line: usize| regions.iter().any(|r| r.0 < line && line < r.1);
     let is_tests = |item: &syn::Item| {
         matches!(item, syn::Item::Mod(m) if m.attrs.iter().any(|a| {
-            a.to_token_stream().to_string() == "# [cfg (test)]"
+            a.path().is_ident("cfg")
+                && a.to_token_stream().to_string().contains("test")
         }))
     };
-    let mut problems = Vec::new();
     let mut first_copy = None;
-    for item in &file.items {
+    let last = file.items.len().saturating_sub(1);
+    for (i, item) in file.items.iter().enumerate() {
         let line = item.span().start().line;
-        if copied(line) {
+        if is_tests(item) && i != last {
+            problems.push(format!(
+                "line {line}: the tests module must be the last item"
+            ));
+        } else if copied(line) {
             first_copy.get_or_insert(line);
         } else if let Some(at) = first_copy
             && !is_tests(item)
@@ -187,23 +223,38 @@ pub fn layout(text: &str) -> Vec<String> {
             ));
         }
     }
-    let lines: Vec<&str> = text.lines().collect();
-    let mut bannered: Vec<&PathBuf> = Vec::new();
+    // Each copy sits below the nearest banner above it, which must name
+    // its source; a source's copies are contiguous.
+    let mut done: Vec<&PathBuf> = Vec::new();
+    let mut current: Option<&PathBuf> = None;
     for copy in &copies {
-        if bannered.contains(&&copy.source) {
-            continue;
-        }
-        bannered.push(&copy.source);
-        let above = &lines[copy.line.saturating_sub(9)..copy.line - 1];
         let source = copy.source.display().to_string();
-        let banner = above.iter().any(|l| l.starts_with(BANNER))
-            && above.iter().any(|l| l.contains(&source));
-        if !banner {
+        let banner = lines[..copy.line - 1]
+            .iter()
+            .rposition(|l| l.starts_with(BANNER));
+        let named = banner.is_some_and(|b| {
+            let block = lines[b..copy.line - 1]
+                .iter()
+                .take_while(|l| l.starts_with("//"));
+            block.into_iter().any(|l| l.contains(&source))
+        });
+        if !named {
             problems.push(format!(
-                "line {}: the first copy from {source} has no banner above \
-                 it (`{BANNER} ...` naming the source)",
+                "line {}: the nearest banner above this copy (`{BANNER} \
+                 ...`) does not name {source}",
                 copy.line
             ));
+        }
+        if current != Some(&copy.source) {
+            if done.contains(&&copy.source) {
+                problems.push(format!(
+                    "line {}: copies from {source} are split: keep them \
+                     together below one banner",
+                    copy.line
+                ));
+            }
+            done.push(&copy.source);
+            current = Some(&copy.source);
         }
     }
     problems

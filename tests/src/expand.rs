@@ -85,16 +85,21 @@ enum Range {
 
 impl Range {
     /// What follows the file's name: nothing, or `:anchor`. A line range
-    /// (`:3`, `:2:5`, `::5`) is an error.
+    /// (`:3`, `:2:5`, `::5`) is an error, and so is anything after an
+    /// anchor (`:a:b`, which mdBook reads as the anchor `a`).
     fn parse(part: Option<&str>) -> Result<Range, &'static str> {
         let line_range = "line ranges break silently when a listing \
                           changes; use an anchor";
-        match part {
-            None | Some("") => Ok(Range::Whole),
-            Some(p) if p.contains(':') || p.parse::<usize>().is_ok() => {
+        let first = part.map(|p| p.split(':').next().unwrap_or_default());
+        match (part, first) {
+            (None | Some(""), _) => Ok(Range::Whole),
+            (_, Some(f)) if f.is_empty() || f.parse::<usize>().is_ok() => {
                 Err(line_range)
             }
-            Some(anchor) => Ok(Range::Anchor(anchor.to_string())),
+            (Some(p), _) if p.contains(':') => {
+                Err("nothing may follow an anchor")
+            }
+            (Some(anchor), _) => Ok(Range::Anchor(anchor.to_string())),
         }
     }
 }
@@ -210,6 +215,13 @@ enum Link {
 fn parse_link(cap: &Captures<'_>) -> Result<Link, String> {
     match (cap.get(0), cap.get(1), cap.get(2)) {
         (_, Some(typ), Some(rest)) => {
+            let typ = typ.as_str();
+            if typ != "include" && typ != "rustdoc_include" {
+                return Err(format!(
+                    "`{typ}` is not a directive the book uses (only \
+                     `include` and `rustdoc_include`)"
+                ));
+            }
             let mut props = rest.as_str().split_whitespace();
             let file = props.next().ok_or("no file named")?;
             if props.next().is_some() {
@@ -218,14 +230,10 @@ fn parse_link(cap: &Captures<'_>) -> Result<Link, String> {
             let mut parts = file.splitn(2, ':');
             let path = PathBuf::from(parts.next().unwrap());
             let range = Range::parse(parts.next())?;
-            match typ.as_str() {
-                "include" => Ok(Link::Include(path, range)),
-                "rustdoc_include" => Ok(Link::RustdocInclude(path, range)),
-                other => Err(format!(
-                    "`{other}` is not a directive the book uses (only \
-                     `include` and `rustdoc_include`)"
-                )),
-            }
+            Ok(match typ {
+                "include" => Link::Include(path, range),
+                _ => Link::RustdocInclude(path, range),
+            })
         }
         (Some(m), None, None) if m.as_str().starts_with(ESCAPE_CHAR) => {
             Ok(Link::Escaped)

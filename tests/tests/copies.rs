@@ -81,7 +81,7 @@ fn every_declared_copy_is_its_source() {
 }
 
 /// A listing's own code comes first; its copies sit below, under a banner
-/// naming their source.
+/// naming their source; its tests come last.
 #[test]
 fn copies_come_after_the_listings_own_code() {
     let mut wrong = Vec::new();
@@ -99,26 +99,65 @@ fn copies_come_after_the_listings_own_code() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
-/// The layout rule fails on copies mixed into a listing's own code, and on
-/// a source with no banner.
+/// The layout rule fails on each way of breaking it: own code among the
+/// copies, a source with no banner, a copy under another source's banner,
+/// a source's copies split, an attribute above a marker, a marker inside
+/// an item, tests not last.
 #[test]
-fn a_copy_in_the_middle_is_caught() {
-    let good = "fn own() {}\n\n\
-                // -----\n\
-                // Below: code copied unchanged from Listing 1-1\n\
-                // (listings/a/src/main.rs), so that...\n\
-                // -----\n\n\
-                // COPY FROM listings/a/src/main.rs\n\
-                fn copied() {}\n\
-                // END COPY\n\n\
-                #[cfg(test)]\nmod tests {}\n";
-    assert_eq!(copies::layout(good), Vec::<String>::new());
-    let own_after = format!("{good}fn late() {{}}\n");
-    let problems = copies::layout(&own_after);
-    assert!(problems.len() == 1 && problems[0].contains("`late`"));
-    let no_banner = good.replace("// Below: code copied", "// Copied");
-    let problems = copies::layout(&no_banner);
-    assert!(problems.len() == 1 && problems[0].contains("no banner"));
+fn a_copy_out_of_place_is_caught() {
+    let banner = |src: &str| {
+        format!(
+            "// -----\n// Below: code copied unchanged from Listing 1-1\n\
+             // ({src}), so that...\n// -----\n\n"
+        )
+    };
+    let copy = |src: &str, item: &str| {
+        format!("// COPY FROM {src}\n{item}\n// END COPY\n\n")
+    };
+    let (a, b) = ("listings/a/src/main.rs", "listings/b/src/main.rs");
+    let tests = "#[cfg(test)]\nmod tests {}\n";
+    let good = format!(
+        "fn own() {{}}\n\n{}{}{}{}{}{tests}",
+        banner(a),
+        copy(a, "fn a1() {}"),
+        copy(a, "fn a2() {}"),
+        banner(b),
+        copy(b, "fn b1() {}"),
+    );
+    assert_eq!(copies::layout(&good), Vec::<String>::new());
+    let cases = [
+        (good.replace("#[cfg(test)]", "fn late() {}\n#[cfg(test)]"), "`late`"),
+        (good.replace("// Below: code copied", "// Copied"), "banner"),
+        (good.replace(&banner(b), ""), "does not name listings/b"),
+        (
+            format!("{good}{}", copy(a, "fn a3() {}")).replace(tests, "")
+                + tests,
+            "split",
+        ),
+        (
+            good.replace(
+                &format!("// COPY FROM {b}"),
+                &format!("#[allow(dead_code)]\n// COPY FROM {b}"),
+            ),
+            "attach",
+        ),
+        (
+            good.replace(
+                "fn own() {}",
+                &format!("mod own {{\n    // COPY FROM {a}\n    fn a1() {{}}\n    // END COPY\n}}"),
+            ),
+            "inside an item",
+        ),
+        (format!("{tests}{good}"), "tests module"),
+    ];
+    for (text, expected) in cases {
+        let problems = copies::layout(&text);
+        assert!(
+            problems.iter().any(|p| p.contains(expected)),
+            "expected a problem with `{expected}` in:\n{text}\ngot \
+             {problems:?}"
+        );
+    }
 }
 
 #[test]

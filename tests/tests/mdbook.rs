@@ -92,6 +92,12 @@ fn expansion_matches_mdbook_on_edge_cases() {
         ("{{#include ../code/main.rs::3}}", "line ranges"),
         ("{{#playground ../code/main.rs}}", "`playground`"),
         ("{{#title Other}}", "`title`"),
+        ("{{#title Another Title}}", "`title`"),
+        ("{{#playground ../code/main.rs editable}}", "`playground`"),
+        (
+            "{{#include ../code/main.rs:here:extra}}",
+            "follow an anchor",
+        ),
         ("{{#include ../code/missing.rs}}", "missing.rs"),
         ("{{#include ../code/main.rs:nope}}", "no anchor `nope`"),
     ];

@@ -19,11 +19,11 @@ use crate::claim::{Bound, Claim, medians};
 use crate::micro::run_group;
 use crate::render::{Figure, Line, RANKS, by_series, figure, header};
 use crate::render::{series_lines, spread};
-use crate::results::{Point, Results, Unit};
-use std::fmt::Write as _;
+use crate::results::{Machine, Point, Results, Unit};
 use criterion::BenchmarkId;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 pub const BENCH: Bench = Bench {
@@ -31,6 +31,7 @@ pub const BENCH: Bench = Bench {
     run,
     render,
     claims,
+    child: None,
 };
 
 /// Increments per measurement, split evenly between the threads, as in the
@@ -224,6 +225,7 @@ fn run(mode: Mode) -> Option<Results> {
     }
     Some(Results::new(
         "contention",
+        Machine::this(),
         mode,
         format!(
             "criterion 0.8, {} samples per point; a sample is the mean, over \
@@ -324,7 +326,6 @@ fn pairs_table(r: &Results) -> String {
     t
 }
 
-
 fn render(r: &Results) -> Vec<(&'static str, String)> {
     let mut main = r.clone();
     let apart = [PAIR_TIME, PAIR_OVERLAP, ALONE_TIME];
@@ -332,7 +333,13 @@ fn render(r: &Results) -> Vec<(&'static str, String)> {
     let table = by_series(
         &main,
         "way of counting / threads",
-        |s| if s == RACY_LOST { Unit::Percent } else { Unit::Ns },
+        |s| {
+            if s == RACY_LOST {
+                Unit::Percent
+            } else {
+                Unit::Ns
+            }
+        },
         "time per increment (a run's time divided by its \
          increments), median, and below it min–max over the \
          samples; for the lost increments, the share of \

@@ -21,14 +21,16 @@ mod thread_per_connection;
 #[allow(dead_code)]
 mod tokio_echo;
 
-use crate::bench::{Bench, Mode};
+use crate::bench::{Bench, Child, Mode};
 use crate::claim::{Bound, Claim, medians};
 use crate::render::{Figure, figure, footer, header, series_lines, spread};
-use crate::results::{Machine, Point, Results, Unit};
+use crate::results::{Machine, Metric, Point, Results, Unit};
 use std::fmt::Write as _;
+use std::io;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 pub const BENCH: Bench = Bench {
@@ -36,7 +38,14 @@ pub const BENCH: Bench = Bench {
     run,
     render,
     claims,
+    child: Some(Child {
+        command: SERVE_ECHO,
+        run: serve,
+    }),
 };
+
+/// The subcommand that runs one server in a child process.
+pub const SERVE_ECHO: &str = "serve-echo";
 
 /// One of chapter 3's echo servers.
 #[derive(Clone, Copy)]
@@ -45,50 +54,60 @@ pub struct Server {
     pub kind: &'static str,
     /// Its series in the results.
     pub label: &'static str,
+    /// Serves echo on the listener, in the child process.
+    pub serve: fn(TcpListener) -> io::Result<()>,
+}
+
+/// tokio's multi-thread runtime with two workers, as on a two-core
+/// machine, though the process is confined to one core like every other
+/// server here.
+fn tokio_two_workers(listener: TcpListener) -> io::Result<()> {
+    tokio_echo::run_multi_thread(listener, 2)
 }
 
 pub const THREADS: Server = Server {
     kind: "threads",
     label: "thread per connection (3-1)",
+    serve: thread_per_connection::run,
 };
 pub const EVENT_LOOP: Server = Server {
     kind: "event-loop",
     label: "our event loop on mio (3-2)",
+    serve: event_loop::run,
 };
 pub const REACTOR: Server = Server {
     kind: "reactor",
     label: "our reactor with protocols (3-3)",
+    serve: protocols::run,
 };
 pub const TOKIO_CT: Server = Server {
     kind: "tokio-ct",
     label: "tokio, current-thread runtime (3-8)",
+    serve: tokio_echo::run_current_thread,
 };
 pub const TOKIO_MT: Server = Server {
     kind: "tokio-mt",
     label: "tokio, multi-thread runtime (3-8)",
+    serve: tokio_two_workers,
 };
 /// Every server, in the order measured and shown.
 pub const SERVERS: [Server; 5] =
     [THREADS, EVENT_LOOP, REACTOR, TOKIO_CT, TOKIO_MT];
 pub const CONNECTIONS: [usize; 3] = [10, 100, 1000];
 
-/// In the child process: serve echo with the server `kind` on a fresh
-/// port of 127.0.0.1, after printing that port.
-pub fn serve(kind: &str) -> std::io::Result<()> {
-    let listener = super::scraper::listener_with_backlog(4096);
-    println!("{}", listener.local_addr()?.port());
+/// In the child process (`measure serve-echo KIND`): serve echo with the
+/// server `KIND` on a fresh port of 127.0.0.1, after printing that port.
+fn serve(args: &[String]) -> Result<(), String> {
+    let kind = args.first().map(String::as_str).unwrap_or_default();
+    let Some(server) = SERVERS.iter().find(|s| s.kind == kind) else {
+        return Err(format!("unknown server `{kind}`"));
+    };
+    let listener = crate::net::listener_with_backlog(4096);
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    println!("{port}");
     use std::io::Write;
-    std::io::stdout().flush()?;
-    match kind {
-        "threads" => thread_per_connection::run(listener),
-        "event-loop" => event_loop::run(listener),
-        "reactor" => protocols::run(listener),
-        "tokio-ct" => tokio_echo::run_current_thread(listener),
-        // Two workers, as on a two-core machine, though the process is
-        // confined to one core like every other server here.
-        "tokio-mt" => tokio_echo::run_multi_thread(listener, 2),
-        _ => Err(std::io::Error::other(format!("unknown server `{kind}`"))),
-    }
+    std::io::stdout().flush().map_err(|e| e.to_string())?;
+    (server.serve)(listener).map_err(|e| e.to_string())
 }
 
 pub fn has_taskset() -> bool {
@@ -108,12 +127,12 @@ pub fn start_command(kind: &str, pinned: bool) -> Command {
     } else {
         Command::new(exe)
     };
-    cmd.args(["serve-echo", kind]);
+    cmd.args([SERVE_ECHO, kind]);
     cmd
 }
 
 /// Starts the server child, pinned to core 0 when possible; its address.
-fn start(kind: &str, pinned: bool) -> (Child, SocketAddr) {
+fn start(kind: &str, pinned: bool) -> (std::process::Child, SocketAddr) {
     let mut cmd = start_command(kind, pinned);
     let mut child = cmd
         .stdout(Stdio::piped())
@@ -140,7 +159,10 @@ fn run(mode: Mode) -> Option<Results> {
     let pinned = has_taskset() && machine.cores >= 2;
     let pin = Pin::this_process(pinned, machine.cores);
     let mut points = Vec::new();
-    for Server { kind, label: name } in SERVERS {
+    for Server {
+        kind, label: name, ..
+    } in SERVERS
+    {
         let (mut child, addr) = start(kind, pinned);
         for c in CONNECTIONS {
             // A short run first, so that every connection is accepted and
@@ -177,12 +199,11 @@ fn run(mode: Mode) -> Option<Results> {
         let _ = child.wait();
     }
     drop(pin); // Every core again, for the benchmarks that follow.
-    Some(Results {
+    Some(Results::new(
+        "echo",
         machine,
-        ..Results::new(
-            "echo",
-            mode,
-            format!(
+        mode,
+        format!(
             "the chapter's load generator (Listing 3-10: one thread, \
              closed loop, {}-byte messages, each connection sends its next \
              message once the last is echoed whole) against each server \
@@ -199,10 +220,9 @@ fn run(mode: Mode) -> Option<Results> {
             },
             limit.as_millis()
         ),
-            Unit::MsgPerSec,
-            points,
-        )
-    })
+        Unit::MsgPerSec,
+        points,
+    ))
 }
 
 /// The other figures of a row, kept as metrics of the server's series.
@@ -214,23 +234,38 @@ struct Extra {
     load_cpu: Vec<f64>,
 }
 
-/// The median round trip of a run, in nanoseconds.
-pub const P50: &str = "p50";
-/// The 99th-percentile round trip of a run, in nanoseconds.
-pub const P99: &str = "p99";
-/// The server's CPU time per message, in nanoseconds.
-pub const SERVER_CPU: &str = "server CPU";
-/// The load generator's CPU time as a share of one core (0 to 1).
-pub const LOAD_CPU: &str = "load CPU";
-pub const METRICS: [&str; 4] = [P50, P99, SERVER_CPU, LOAD_CPU];
+/// The median round trip of a run.
+pub const P50: Metric = Metric {
+    name: "p50",
+    unit: Unit::Ns,
+};
+/// The 99th-percentile round trip of a run.
+pub const P99: Metric = Metric {
+    name: "p99",
+    unit: Unit::Ns,
+};
+/// The server's CPU time per message.
+pub const SERVER_CPU: Metric = Metric {
+    name: "server CPU",
+    unit: Unit::Ns,
+};
+/// The load generator's CPU time as a share of one core.
+pub const LOAD_CPU: Metric = Metric {
+    name: "load CPU",
+    unit: Unit::Share,
+};
 
 impl Extra {
     fn into_points(self, name: &str, x: u64) -> Vec<Point> {
-        [self.p50, self.p99, self.server_cpu, self.load_cpu]
-            .into_iter()
-            .zip(METRICS)
-            .map(|(samples, m)| Point::metric(name, m, x, samples))
-            .collect()
+        [
+            (P50, self.p50),
+            (P99, self.p99),
+            (SERVER_CPU, self.server_cpu),
+            (LOAD_CPU, self.load_cpu),
+        ]
+        .into_iter()
+        .map(|(m, samples)| Point::metric(name, m, x, samples))
+        .collect()
     }
 }
 
@@ -279,21 +314,12 @@ fn echo_table(r: &Results) -> String {
     );
     t.push_str("|---|---:|---:|---:|---:|---:|---:|\n");
     let servers = r.series();
-    let pct = |p: &Point| {
-        let f = |v: f64| format!("{:.0}%", v * 100.0);
-        format!(
-            "{}<br><small>{}–{}</small>",
-            f(p.median()),
-            f(p.min()),
-            f(p.max())
-        )
-    };
     for s in &servers {
         for x in r.xs() {
             let Some(p) = r.point(s, x) else { continue };
-            let m = |metric: &str| r.metric(s, metric, x);
-            let time = |metric: &str| {
-                m(metric).map_or("–".into(), |p| spread(Unit::Ns, p, 1.0))
+            let m = |metric: Metric| r.metric(s, metric, x);
+            let time = |metric: Metric| {
+                m(metric).map_or("–".into(), |p| spread(metric.unit, p, 1.0))
             };
             let rate = format!(
                 "{:.0}<br><small>{:.0}–{:.0}</small>",
@@ -307,7 +333,11 @@ fn echo_table(r: &Results) -> String {
                 time(P50),
                 time(P99),
                 time(SERVER_CPU),
-                m(LOAD_CPU).map_or("–".into(), pct),
+                m(LOAD_CPU).map_or("–".into(), |p| spread(
+                    LOAD_CPU.unit,
+                    p,
+                    1.0
+                )),
             );
         }
     }
@@ -318,7 +348,6 @@ fn echo_table(r: &Results) -> String {
     ));
     t
 }
-
 
 fn render(r: &Results) -> Vec<(&'static str, String)> {
     let figure = figure(
@@ -341,7 +370,7 @@ pub fn two_servers(
     r: &Results,
     a: Server,
     b: Server,
-    metric: &str,
+    metric: Metric,
     x: u64,
 ) -> Option<(f64, f64)> {
     let a = r.metric(a.label, metric, x)?.median();
@@ -367,7 +396,7 @@ fn claims() -> Vec<Claim> {
                 let load = r
                     .points
                     .iter()
-                    .filter(|p| p.metric.as_deref() == Some(LOAD_CPU));
+                    .filter(|p| p.metric.as_deref() == Some(LOAD_CPU.name));
                 let least = load.map(|p| p.median()).reduce(f64::min)?;
                 Some((least, 1.0))
             },
@@ -376,17 +405,13 @@ fn claims() -> Vec<Claim> {
             text: "At 100 connections, our reactor spent {ratio} times the \
                    server CPU per message of tokio's current-thread runtime",
             bound: Bound::Between(0.9, 1.1),
-            ratio: |r| {
-                two_servers(r, REACTOR, TOKIO_CT, SERVER_CPU, 100)
-            },
+            ratio: |r| two_servers(r, REACTOR, TOKIO_CT, SERVER_CPU, 100),
         },
         Claim {
             text: "At 1000 connections, our reactor spent {ratio} times the \
                    server CPU per message of tokio's current-thread runtime",
             bound: Bound::Between(0.9, 1.1),
-            ratio: |r| {
-                two_servers(r, REACTOR, TOKIO_CT, SERVER_CPU, 1000)
-            },
+            ratio: |r| two_servers(r, REACTOR, TOKIO_CT, SERVER_CPU, 1000),
         },
         Claim {
             text: "At 1000 connections, our reactor's 99th-percentile round \
@@ -399,9 +424,7 @@ fn claims() -> Vec<Claim> {
             text: "At 100 connections, the thread-per-connection server \
                    spent {ratio} times the CPU per message of our reactor",
             bound: Bound::AtLeast(1.2),
-            ratio: |r| {
-                two_servers(r, THREADS, REACTOR, SERVER_CPU, 100)
-            },
+            ratio: |r| two_servers(r, THREADS, REACTOR, SERVER_CPU, 100),
         },
         Claim {
             text: "At 1000 connections, our reactor served {ratio} times as \
@@ -422,9 +445,7 @@ fn claims() -> Vec<Claim> {
                    runtime's 99th-percentile round trip was {ratio} times \
                    the current-thread runtime's",
             bound: Bound::AtLeast(1.5),
-            ratio: |r| {
-                two_servers(r, TOKIO_MT, TOKIO_CT, P99, 1000)
-            },
+            ratio: |r| two_servers(r, TOKIO_MT, TOKIO_CT, P99, 1000),
         },
     ]
 }

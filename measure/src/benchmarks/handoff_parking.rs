@@ -7,7 +7,7 @@ use super::handoff::{pingpong_crossbeam, pingpong_std};
 use crate::bench::{Bench, Mode};
 use crate::claim::{Bound, Claim};
 use crate::render::list;
-use crate::results::{Point, Results, Unit};
+use crate::results::{Machine, Point, Results, Unit};
 use std::time::Duration;
 
 pub const BENCH: Bench = Bench {
@@ -15,6 +15,7 @@ pub const BENCH: Bench = Bench {
     run,
     render,
     claims,
+    child: None,
 };
 
 /// How often the main thread parks in the kernel per round trip, over
@@ -50,6 +51,7 @@ fn run(mode: Mode) -> Option<Results> {
     }
     Some(Results::new(
         "handoff-parking",
+        Machine::this(),
         mode,
         format!(
             "the round trips of the hand-off benchmark, {TRIPS} per run, \

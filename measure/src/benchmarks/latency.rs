@@ -6,7 +6,7 @@
 
 use crate::bench::{Bench, Mode, no_claims};
 use crate::render::{Figure, fmt_value, footer, header, spread};
-use crate::results::{Point, Results, Unit};
+use crate::results::{Machine, Point, Results, Unit};
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -20,6 +20,7 @@ pub const BENCH: Bench = Bench {
     run,
     render,
     claims: no_claims,
+    child: None,
 };
 
 pub const THREAD_PER_CONNECTION: &str = "thread per connection";
@@ -156,6 +157,7 @@ fn run(mode: Mode) -> Option<Results> {
     }
     Some(Results::new(
         "latency",
+        Machine::this(),
         mode,
         format!(
             "{runs} runs per row of {messages} messages of 8 bytes, one \
@@ -198,7 +200,6 @@ fn latency_table(r: &Results) -> String {
     ));
     t
 }
-
 
 fn render(r: &Results) -> Vec<(&'static str, String)> {
     let mut lines = Vec::new();

@@ -2,10 +2,10 @@
 //! figure, so each sample is a fresh process (`measure probe-memory ...`)
 //! that reads its own resident set size before and after parking N.
 
-use crate::bench::{Bench, Mode};
+use crate::bench::{Bench, Child, Mode};
 use crate::claim::{Bound, Claim, medians};
 use crate::render::list;
-use crate::results::{Point, Results, Unit};
+use crate::results::{Machine, Point, Results, Unit};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
@@ -16,7 +16,18 @@ pub const BENCH: Bench = Bench {
     run,
     render,
     claims,
+    child: Some(Child {
+        command: PROBE,
+        run: probe_command,
+    }),
 };
+
+/// The subcommand that parks threads or tasks in a fresh process:
+/// `measure probe-memory threads|tasks N`.
+pub const PROBE: &str = "probe-memory";
+/// What the probe parks, as the command line names it.
+const THREADS_KIND: &str = "threads";
+const TASKS_KIND: &str = "tasks";
 
 pub const PARKED_THREADS: &str = "parked OS threads";
 pub const PARKED_TASKS: &str = "parked tokio tasks";
@@ -27,11 +38,22 @@ fn rss() -> Result<u64, String> {
     crate::sys::resident_bytes().map_err(|e| format!("resident memory: {e}"))
 }
 
-/// In the probe process: park `n` threads or tasks and print how much the
+/// In the probe process: park N threads or tasks and print how much the
 /// resident set grew, in bytes.
-pub fn probe(kind: &str, n: u64) -> Result<u64, String> {
+fn probe_command(args: &[String]) -> Result<(), String> {
+    let kind = args.first().map(String::as_str).unwrap_or_default();
+    let n = match args.get(1) {
+        Some(n) => n.parse().map_err(|e| format!("N `{n}`: {e}"))?,
+        None => N,
+    };
+    println!("{}", probe(kind, n)?);
+    Ok(())
+}
+
+/// Parks `n` threads or tasks; how much the resident set grew, in bytes.
+fn probe(kind: &str, n: u64) -> Result<u64, String> {
     match kind {
-        "threads" => {
+        THREADS_KIND => {
             let release = Arc::new(Barrier::new(n as usize + 1));
             let parked = Arc::new(AtomicUsize::new(0));
             let before = rss()?;
@@ -57,7 +79,7 @@ pub fn probe(kind: &str, n: u64) -> Result<u64, String> {
             }
             Ok(after.saturating_sub(before))
         }
-        "tasks" => {
+        TASKS_KIND => {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .build()
                 .unwrap();
@@ -84,8 +106,7 @@ pub fn probe(kind: &str, n: u64) -> Result<u64, String> {
                 Ok(after.saturating_sub(before))
             })
         }
-        "limit" => Ok(super::thread_limit::most_threads(n)),
-        _ => Err(format!("unknown kind `{kind}`: threads, tasks or limit")),
+        _ => Err(format!("unknown kind `{kind}`: threads or tasks")),
     }
 }
 
@@ -102,12 +123,13 @@ fn run(mode: Mode) -> Option<Results> {
     };
     let exe = std::env::current_exe().unwrap();
     let mut points = Vec::new();
-    for (series, kind) in [(PARKED_THREADS, "threads"), (PARKED_TASKS, "tasks")]
+    for (series, kind) in
+        [(PARKED_THREADS, THREADS_KIND), (PARKED_TASKS, TASKS_KIND)]
     {
         let mut samples = Vec::new();
         for _ in 0..runs {
             let out = Command::new(&exe)
-                .args(["probe-memory", kind, &N.to_string()])
+                .args([PROBE, kind, &N.to_string()])
                 .output()
                 .expect("cannot start the memory probe");
             let text = String::from_utf8_lossy(&out.stdout);
@@ -123,6 +145,7 @@ fn run(mode: Mode) -> Option<Results> {
     }
     Some(Results::new(
         "memory",
+        Machine::this(),
         mode,
         format!(
             "{runs} fresh processes per row; each parks {N} threads (blocked \
@@ -134,7 +157,6 @@ fn run(mode: Mode) -> Option<Results> {
         points,
     ))
 }
-
 
 fn render(r: &Results) -> Vec<(&'static str, String)> {
     vec![(
@@ -149,14 +171,10 @@ fn render(r: &Results) -> Vec<(&'static str, String)> {
 }
 
 fn claims() -> Vec<Claim> {
-    vec![
-        Claim {
-            text: "A parked OS thread held {ratio} times as much resident \
+    vec![Claim {
+        text: "A parked OS thread held {ratio} times as much resident \
                    memory as a parked tokio task",
-            bound: Bound::AtLeast(10.0),
-            ratio: |r| {
-                medians(r, (PARKED_THREADS, 10_000), (PARKED_TASKS, 10_000))
-            },
-        },
-    ]
+        bound: Bound::AtLeast(10.0),
+        ratio: |r| medians(r, (PARKED_THREADS, 10_000), (PARKED_TASKS, 10_000)),
+    }]
 }

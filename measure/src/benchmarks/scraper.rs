@@ -1,8 +1,8 @@
 //! The planet scrapers of chapter 4 against the book's planet server: wall
 //! time for n planets at 50 ms per response, against the limits of two
-//! round trips (2 x latency) and of 2n downloads in a row (2n x latency),
-//! and a timeline of every request of one run. The code measured is the
-//! listings' own: each `main.rs` is compiled here as a module.
+//! round trips (2 x latency) and of 2n downloads in a row (2n x latency).
+//! The code measured is the listings' own: each `main.rs` is compiled
+//! here as a module. `scraper_timeline` draws one run's requests.
 
 #[path = "../../../listings/ch04-scraper/04-reactor/src/main.rs"]
 #[allow(dead_code)]
@@ -19,11 +19,10 @@ mod tokio_scraper;
 
 use crate::bench::{Bench, Mode};
 use crate::claim::{Bound, Claim, medians};
-use crate::render::{Figure, Line, fmt_value, footer, header, series_lines};
 use crate::render::spread;
-use crate::results::{Point, Results, Unit};
+use crate::render::{Figure, Line, fmt_value, footer, header, series_lines};
+use crate::results::{Machine, Metric, Point, Results, Unit};
 use std::fmt::Write as _;
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use url::Url;
@@ -33,6 +32,7 @@ pub const BENCH: Bench = Bench {
     run: |mode| Some(measure(mode)),
     render,
     claims,
+    child: None,
 };
 
 pub const LATENCY: Duration = Duration::from_millis(50);
@@ -43,30 +43,12 @@ pub const TOKIO: &str = "tokio tasks";
 /// The tokio scraper with the bound its `main` has when not told
 /// otherwise (`Limits::default().concurrent`, 100), where `TOKIO` has n.
 pub const TOKIO_DEFAULT: &str = "tokio tasks, default bound (100)";
-/// The metric of each series that is the CPU time of the whole process
-/// (scraper and server) during the run, in nanoseconds.
-pub const CPU: &str = "CPU time (process)";
+/// The CPU time of the whole process (scraper and server) during a run.
+pub const CPU: Metric = Metric {
+    name: "CPU time (process)",
+    unit: Unit::Ns,
+};
 const TIMEOUT: Duration = Duration::from_secs(30);
-
-/// A listener on 127.0.0.1 whose queue of connections waiting to be
-/// accepted holds `backlog` (std's `bind` asks for 128: a thousand
-/// scrapers connecting at once would overflow it, and the kernel would
-/// make some of them retry, hundreds of milliseconds later).
-pub fn listener_with_backlog(backlog: u32) -> TcpListener {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let socket = tokio::net::TcpSocket::new_v4().unwrap();
-        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-        let listener = socket.listen(backlog).unwrap().into_std().unwrap();
-        // Blocking, as `TcpListener::bind` leaves it: each server sets the
-        // mode it needs.
-        listener.set_nonblocking(false).unwrap();
-        listener
-    })
-}
 
 /// A fresh planet server with `n` healthy planets; its planet URLs.
 fn server(n: usize) -> (sequential::planet_server::Server, Vec<Url>) {
@@ -109,7 +91,7 @@ fn check(ok: usize, n: usize, series: &str) {
     assert_eq!(ok, n, "{series}: every planet must be scraped");
 }
 
-pub(crate) fn run(series: &str, n: usize) -> Run {
+pub(crate) fn scrape_once(series: &str, n: usize) -> Run {
     let (_server, urls) = server(n);
     // The previous run's server ends on a thread of its own, after its
     // `Server` is dropped: give it time, so that its CPU time is not
@@ -195,7 +177,7 @@ fn measure(mode: Mode) -> Results {
             let mut samples = Vec::new();
             let mut cpu = Vec::new();
             for _ in 0..runs {
-                let (wall, cpu_time, _) = run(series, n);
+                let (wall, cpu_time, _) = scrape_once(series, n);
                 samples.push(wall.as_nanos() as f64);
                 cpu.push(cpu_time.as_nanos() as f64);
             }
@@ -206,6 +188,7 @@ fn measure(mode: Mode) -> Results {
     }
     Results::new(
         "scraper",
+        Machine::this(),
         mode,
         format!(
             "the listings' scrape functions against the book's planet \
@@ -228,7 +211,6 @@ fn measure(mode: Mode) -> Results {
     )
 }
 
-
 /// Two tables: the wall times, with the two limits beside them, then
 /// the CPU times, each series named once in its column.
 fn scraper_table(r: &Results) -> String {
@@ -237,7 +219,7 @@ fn scraper_table(r: &Results) -> String {
     let series = r.series();
     let v = |ns: f64| fmt_value(Unit::Ns, ns).replace(' ', "&nbsp;");
     // The wall times (`metric` None), with the limits, or the CPU times.
-    let table = |t: &mut String, metric: Option<&str>| {
+    let table = |t: &mut String, metric: Option<Metric>| {
         let limits = metric.is_none();
         let extra = if limits {
             " 2 × latency | 2n × latency |"
@@ -262,8 +244,12 @@ fn scraper_table(r: &Results) -> String {
             }
             if limits {
                 let n = x as f64;
-                let _ =
-                    write!(row, " {} | {} |", v(2.0 * lat()), v(2.0 * n * lat()));
+                let _ = write!(
+                    row,
+                    " {} | {} |",
+                    v(2.0 * lat()),
+                    v(2.0 * n * lat())
+                );
             }
             row.push('\n');
             t.push_str(&row);
@@ -280,7 +266,6 @@ fn scraper_table(r: &Results) -> String {
     t
 }
 
-
 fn render(r: &Results) -> Vec<(&'static str, String)> {
     // Wall times only: the CPU time stays in the table.
     let mut lines: Vec<Line> = series_lines(r, false);
@@ -294,7 +279,10 @@ fn render(r: &Results) -> Vec<(&'static str, String)> {
         let v = 2.0 * x as f64 * lat;
         (x as f64, v, v, v)
     });
-    lines.push(("2n downloads in a row, 2n × latency".into(), linear.collect()));
+    lines.push((
+        "2n downloads in a row, 2n × latency".into(),
+        linear.collect(),
+    ));
     let figure = crate::render::figure(
         r,
         Figure {

@@ -4,7 +4,7 @@
 use super::scraper::{self, LATENCY, REACTOR, SEQUENTIAL, TOKIO};
 use crate::bench::{Bench, Mode, no_claims};
 use crate::render::{COLORS, header};
-use crate::results::{Results, Span, Unit};
+use crate::results::{Machine, Results, Span, Unit};
 use plotters::prelude::*;
 
 pub const BENCH: Bench = Bench {
@@ -12,6 +12,7 @@ pub const BENCH: Bench = Bench {
     run,
     render,
     claims: no_claims,
+    child: None,
 };
 
 /// Every request of one run at n = 10, sequential, on our reactor and on
@@ -19,7 +20,7 @@ pub const BENCH: Bench = Bench {
 fn run(mode: Mode) -> Option<Results> {
     let mut spans = Vec::new();
     for series in [SEQUENTIAL, REACTOR, TOKIO] {
-        let (_, _, mut requests) = scraper::run(series, 10);
+        let (_, _, mut requests) = scraper::scrape_once(series, 10);
         requests.sort_by_key(|r| r.1);
         for (i, (_url, start, end)) in requests.into_iter().enumerate() {
             spans.push(Span {
@@ -34,12 +35,13 @@ fn run(mode: Mode) -> Option<Results> {
         spans,
         ..Results::new(
             "scraper-timeline",
+            Machine::this(),
             mode,
             format!(
-            "one run of each scraper over 10 planets at {} ms per response; \
+                "one run of each scraper over 10 planets at {} ms per response; \
              each request's start and end as the scraper logged them",
-            LATENCY.as_millis()
-        ),
+                LATENCY.as_millis()
+            ),
             Unit::Ns,
             Vec::new(),
         )
@@ -112,7 +114,6 @@ fn timeline(r: &Results) -> String {
     }
     format!("{}\n{svg}", header(&r.bench))
 }
-
 
 fn render(r: &Results) -> Vec<(&'static str, String)> {
     vec![("scraper-timeline.svg", timeline(r))]

@@ -5,7 +5,7 @@ use crate::bench::{Bench, Mode};
 use crate::claim::{Bound, Claim, medians};
 use crate::micro::run_group;
 use crate::render::{Figure, figure, grid, series_lines};
-use crate::results::{Results, Unit};
+use crate::results::{Machine, Results, Unit};
 use criterion::BenchmarkId;
 use std::hint::black_box;
 use std::thread;
@@ -15,6 +15,7 @@ pub const BENCH: Bench = Bench {
     run,
     render,
     claims,
+    child: None,
 };
 
 pub const THREADS: &str = "OS threads";
@@ -87,6 +88,7 @@ fn run(mode: Mode) -> Option<Results> {
     });
     Some(Results::new(
         "spawn",
+        Machine::this(),
         mode,
         format!(
             "criterion 0.8, {} samples per point; a sample is the mean time \
@@ -106,7 +108,12 @@ fn render(r: &Results) -> Vec<(&'static str, String)> {
     vec![
         (
             "spawn.md",
-            grid(r, "N", false, "time to start all N and wait for every one (spawn and join, or queue and run on the pool), median, and below it min–max over the samples"),
+            grid(
+                r,
+                "N",
+                false,
+                "time to start all N and wait for every one (spawn and join, or queue and run on the pool), median, and below it min–max over the samples",
+            ),
         ),
         (
             "spawn.svg",

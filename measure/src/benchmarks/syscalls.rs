@@ -4,13 +4,13 @@
 //! pinned to one core, and the chapter's load generator in this process on
 //! the other, as in the `echo` benchmark.
 
+use super::echo::two_servers;
 use super::echo::{EVENT_LOOP, REACTOR, THREADS, TOKIO_CT, TOKIO_MT};
 use super::echo::{SERVERS, Server, has_taskset, load, start_command};
-use super::echo::two_servers;
 use crate::bench::{Bench, Mode};
 use crate::claim::{Bound, Claim};
-use crate::render::{footer, header};
-use crate::results::{Machine, Point, Results, Unit};
+use crate::render::{fmt_value, footer, header};
+use crate::results::{Machine, Metric, Point, Results, Unit};
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -22,22 +22,31 @@ pub const BENCH: Bench = Bench {
     run,
     render,
     claims,
+    child: None,
 };
 
-/// What perf counts: (as perf names it, as the results and the table name
-/// it: the metric of each server's series).
-pub const EVENTS: [(&str, &str); 6] = [
+/// What perf counts: (as perf names it, the metric of each server's series
+/// that records it, and the table's column).
+pub const EVENTS: [(&str, Metric); 6] = [
     ("raw_syscalls:sys_enter", ALL_CALLS),
     ("syscalls:sys_enter_recvfrom", RECVFROM),
     ("syscalls:sys_enter_sendto", SENDTO),
-    ("syscalls:sys_enter_epoll_wait", "epoll_wait"),
-    ("syscalls:sys_enter_futex", "futex"),
+    ("syscalls:sys_enter_epoll_wait", per_message("epoll_wait")),
+    ("syscalls:sys_enter_futex", per_message("futex")),
     ("context-switches", CONTEXT_SWITCHES),
 ];
-pub const ALL_CALLS: &str = "all system calls";
-pub const RECVFROM: &str = "recvfrom";
-pub const SENDTO: &str = "sendto";
-pub const CONTEXT_SWITCHES: &str = "context switches";
+pub const ALL_CALLS: Metric = per_message("all system calls");
+pub const RECVFROM: Metric = per_message("recvfrom");
+pub const SENDTO: Metric = per_message("sendto");
+pub const CONTEXT_SWITCHES: Metric = per_message("context switches");
+
+/// A count per message echoed.
+const fn per_message(name: &'static str) -> Metric {
+    Metric {
+        name,
+        unit: Unit::PerMessage,
+    }
+}
 
 pub const CONNECTIONS: [usize; 2] = [100, 1000];
 
@@ -127,7 +136,10 @@ fn run(mode: Mode) -> Option<Results> {
     let pinned = has_taskset() && machine.cores >= 2;
     let _pin = super::echo::Pin::this_process(pinned, machine.cores);
     let mut points = Vec::new();
-    for Server { kind, label: name } in SERVERS {
+    for Server {
+        kind, label: name, ..
+    } in SERVERS
+    {
         for c in CONNECTIONS {
             let mut samples = vec![Vec::new(); EVENTS.len()];
             for _ in 0..runs {
@@ -143,17 +155,16 @@ fn run(mode: Mode) -> Option<Results> {
                 }
             }
             eprintln!("syscalls: {name}, {c} connections: {samples:?}");
-            for ((_, label), samples) in EVENTS.iter().zip(samples) {
-                points.push(Point::metric(name, label, c as u64, samples));
+            for ((_, metric), samples) in EVENTS.iter().zip(samples) {
+                points.push(Point::metric(name, *metric, c as u64, samples));
             }
         }
     }
-    Some(Results {
+    Some(Results::new(
+        "syscalls",
         machine,
-        ..Results::new(
-            "syscalls",
-            mode,
-            format!(
+        mode,
+        format!(
             "each echo server run under `perf stat -e {}`, {}, while \
              the chapter's load generator sends {MESSAGES} messages of {} \
              bytes over the connections; the counts, divided by the \
@@ -167,33 +178,34 @@ fn run(mode: Mode) -> Option<Results> {
             },
             load::MESSAGE_LEN,
         ),
-            Unit::PerMessage,
-            points,
-        )
-    })
+        Unit::PerMessage,
+        points,
+    ))
 }
 
 fn syscalls_table(r: &Results) -> String {
     let mut t = header(&r.bench);
     t.push_str("\n\n");
-    // One row per server and connection count, one column per metric,
-    // in first-seen order.
+    // One row per server and connection count, one column per event
+    // counted.
     let servers = r.series();
-    let mut columns: Vec<&str> = Vec::new();
-    for what in r.points.iter().filter_map(|p| p.metric.as_deref()) {
-        if !columns.contains(&what) {
-            columns.push(what);
-        }
-    }
-    let _ = writeln!(t, "| server | connections | {} |", columns.join(" | "));
+    let columns: Vec<Metric> = EVENTS
+        .iter()
+        .map(|(_, m)| *m)
+        .filter(|m| {
+            r.points.iter().any(|p| p.metric.as_deref() == Some(m.name))
+        })
+        .collect();
+    let names: Vec<&str> = columns.iter().map(|m| m.name).collect();
+    let _ = writeln!(t, "| server | connections | {} |", names.join(" | "));
     let _ = writeln!(t, "|---|---:|{}", "---:|".repeat(columns.len()));
     for s in &servers {
         for x in r.xs() {
             let cells: Vec<String> = columns
                 .iter()
                 .map(|c| {
-                    r.metric(s, c, x)
-                        .map_or("–".into(), |p| format!("{:.2}", p.median()))
+                    r.metric(s, *c, x)
+                        .map_or("–".into(), |p| fmt_value(c.unit, p.median()))
                 })
                 .collect();
             let _ = writeln!(t, "| {s} | {x} | {} |", cells.join(" | "));
@@ -202,7 +214,6 @@ fn syscalls_table(r: &Results) -> String {
     t.push_str(&footer(r, "per message echoed, median over the runs"));
     t
 }
-
 
 fn render(r: &Results) -> Vec<(&'static str, String)> {
     vec![("syscalls.md", syscalls_table(r))]
@@ -215,18 +226,14 @@ fn claims() -> Vec<Claim> {
                    many system calls per message as tokio's current-thread \
                    runtime",
             bound: Bound::Between(0.95, 1.05),
-            ratio: |r| {
-                two_servers(r, REACTOR, TOKIO_CT, ALL_CALLS, 100)
-            },
+            ratio: |r| two_servers(r, REACTOR, TOKIO_CT, ALL_CALLS, 100),
         },
         Claim {
             text: "At 1000 connections, our reactor made {ratio} times as \
                    many system calls per message as tokio's current-thread \
                    runtime",
             bound: Bound::Between(0.95, 1.05),
-            ratio: |r| {
-                two_servers(r, REACTOR, TOKIO_CT, ALL_CALLS, 1000)
-            },
+            ratio: |r| two_servers(r, REACTOR, TOKIO_CT, ALL_CALLS, 1000),
         },
         Claim {
             text: "At 100 connections, our reactor made {ratio} `recvfrom` \
@@ -251,17 +258,14 @@ fn claims() -> Vec<Claim> {
                    {ratio} times as many system calls per message as its \
                    current-thread runtime",
             bound: Bound::Between(0.95, 1.05),
-            ratio: |r| {
-                two_servers(r, TOKIO_MT, TOKIO_CT, ALL_CALLS, 1000)
-            },
+            ratio: |r| two_servers(r, TOKIO_MT, TOKIO_CT, ALL_CALLS, 1000),
         },
         Claim {
             text: "Listing 3-2, which reads until `WouldBlock`, made {ratio} \
                    `recvfrom` calls per message",
             bound: Bound::CountAtLeast(1.5),
             ratio: |r| {
-                let p =
-                    r.metric(EVENT_LOOP.label, RECVFROM, 100)?;
+                let p = r.metric(EVENT_LOOP.label, RECVFROM, 100)?;
                 Some((p.median(), 1.0))
             },
         },

@@ -1,9 +1,9 @@
 //! How many threads one process can park at once on this machine: each
-//! sample is a fresh process (`measure probe-memory limit CAP`).
+//! sample is a fresh process (`measure probe-thread-limit CAP`).
 
-use crate::bench::{Bench, Mode, no_claims};
+use crate::bench::{Bench, Child, Mode, no_claims};
 use crate::render::list;
-use crate::results::{Point, Results, Unit};
+use crate::results::{Machine, Point, Results, Unit};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,13 +13,31 @@ pub const BENCH: Bench = Bench {
     run,
     render,
     claims: no_claims,
+    child: Some(Child {
+        command: PROBE,
+        run: probe,
+    }),
 };
+
+/// The subcommand that parks as many threads as it can in a fresh
+/// process: `measure probe-thread-limit CAP`. It prints its progress,
+/// then how many it parked.
+pub const PROBE: &str = "probe-thread-limit";
+
+fn probe(args: &[String]) -> Result<(), String> {
+    let cap = match args.first() {
+        Some(n) => n.parse().map_err(|e| format!("CAP `{n}`: {e}"))?,
+        None => 100_000,
+    };
+    println!("{}", most_threads(cap));
+    Ok(())
+}
 
 pub const MOST_THREADS: &str = "OS threads parked at once";
 
 /// Parks threads until the system refuses one more, or `cap` are parked,
 /// or a minute has passed; returns how many were parked at once.
-pub(crate) fn most_threads(cap: u64) -> u64 {
+fn most_threads(cap: u64) -> u64 {
     use std::sync::{Condvar, Mutex};
     let release = Arc::new((Mutex::new(false), Condvar::new()));
     let start = std::time::Instant::now();
@@ -61,10 +79,22 @@ pub(crate) fn most_threads(cap: u64) -> u64 {
     most
 }
 
-fn read_sys(path: &str) -> String {
-    std::fs::read_to_string(path)
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "?".into())
+/// `vm.max_map_count`, or `?` where it cannot be read.
+fn max_map_count() -> String {
+    #[cfg(target_os = "linux")]
+    if let Ok(n) = procfs::sys::vm::max_map_count() {
+        return n.to_string();
+    }
+    "?".into()
+}
+
+/// `kernel.threads-max`, or `?` where it cannot be read.
+fn threads_max() -> String {
+    #[cfg(target_os = "linux")]
+    if let Ok(n) = procfs::sys::kernel::threads_max() {
+        return n.to_string();
+    }
+    "?".into()
 }
 
 /// How many threads one process can park at once on this machine.
@@ -78,7 +108,7 @@ fn run(mode: Mode) -> Option<Results> {
     let mut samples = Vec::new();
     for _ in 0..runs {
         let out = Command::new(&exe)
-            .args(["probe-memory", "limit", &CAP.to_string()])
+            .args([PROBE, &CAP.to_string()])
             .output()
             .expect("cannot start the thread-limit probe");
         let text = String::from_utf8_lossy(&out.stdout);
@@ -95,6 +125,7 @@ fn run(mode: Mode) -> Option<Results> {
     }
     Some(Results::new(
         "thread-limit",
+        Machine::this(),
         mode,
         format!(
             "{runs} fresh processes; each spawns threads (default stack size) \
@@ -104,8 +135,8 @@ fn run(mode: Mode) -> Option<Results> {
              reported), {CAP} are parked, or a minute has passed; the \
              limits read on \
              this machine: vm.max_map_count = {}, kernel.threads-max = {}",
-            read_sys("/proc/sys/vm/max_map_count"),
-            read_sys("/proc/sys/kernel/threads-max")
+            max_map_count(),
+            threads_max()
         ),
         Unit::Count,
         vec![Point::new(MOST_THREADS, 0, samples)],

@@ -7,8 +7,6 @@ const THREADS: u64 = 100;
 const INCREMENTS: u64 = 1000;
 const DEFAULT_RUNS: usize = 100;
 
-// The experiment of Listing 1-3, unchanged.
-
 /// Runs the experiment `runs` times and returns the updates lost by each
 /// run, sorted.
 fn lost_per_run(runs: usize) -> Vec<u64> {

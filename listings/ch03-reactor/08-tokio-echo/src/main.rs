@@ -230,14 +230,14 @@ mod tests {
     }
 
     /// Resident memory of the process, in bytes, from `/proc/self/status`
-    /// (through `procfs`): Linux only. Elsewhere `None`, and memory bounds
-    /// go unchecked.
+    /// (through `procfs`): Linux only. Elsewhere, or where `/proc` cannot
+    /// be read, `None`, and memory bounds go unchecked.
     fn rss() -> Option<usize> {
         #[cfg(target_os = "linux")]
         {
-            let me = procfs::process::Process::myself().unwrap();
-            let kib = me.status().unwrap().vmrss.expect("VmRSS");
-            Some(usize::try_from(kib * 1024).unwrap())
+            let me = procfs::process::Process::myself().ok()?;
+            let kib = me.status().ok()?.vmrss?;
+            usize::try_from(kib * 1024).ok()
         }
         #[cfg(not(target_os = "linux"))]
         None

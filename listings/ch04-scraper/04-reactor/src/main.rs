@@ -481,8 +481,10 @@ fn tls_config() -> Arc<ClientConfig> {
 
 pub struct JoinHandle<T>(Rc<RefCell<Slot<T>>>);
 
-// The scraper. Everything above is chapter 3's reactor and executor,
-// copied from Listing 3-7 without its demo server.
+// The scraper. Above: the parts of chapter 3's reactor and client that
+// this listing changes, most of them for TLS. Below the scraper: the rest
+// of the reactor and executor, copied from Listing 3-7 without its demo
+// server, then what this listing shares with Listing 4-3.
 
 use std::error::Error;
 use std::fmt;
