@@ -1,11 +1,12 @@
 use std::future::Future;
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 
+// ANCHOR: here
+/// Nothing in it borrows anything: still not `Unpin`.
 async fn first_article(planet: String) -> Result<String, String> {
     Ok(planet)
 }
 
-// ANCHOR: here
 /// Takes a future out of its `Pin`, as our `FirstArticle::poll` does: only
 /// a type that is `Unpin` allows it.
 fn unpinned<F: Future + Unpin>(future: Pin<&mut F>) -> &mut F {
@@ -13,7 +14,7 @@ fn unpinned<F: Future + Unpin>(future: Pin<&mut F>) -> &mut F {
 }
 
 fn main() {
-    let mut by_compiler = first_article("/planet".into());
-    unpinned(Pin::new(&mut by_compiler));
+    let by_compiler = pin!(first_article("/planet".into()));
+    unpinned(by_compiler);
 }
 // ANCHOR_END: here

@@ -56,6 +56,8 @@ struct Chain<T> {
     steps: VecDeque<(Callback<T>, Errback<T>)>,
     /// The `Deferred` whose chain waits for this one's result.
     waiting: Option<Deferred<T>>,
+    /// The result went on to the chain that waited for it.
+    handed_over: bool,
     canceller: Option<Box<dyn FnOnce()>>,
 }
 // ANCHOR_END: types
@@ -84,6 +86,7 @@ impl<T: 'static> Deferred<T> {
             result: None,
             steps: VecDeque::new(),
             waiting: None,
+            handed_over: false,
             canceller: None,
         })))
     }
@@ -97,7 +100,13 @@ impl<T: 'static> Deferred<T> {
         errback: impl FnOnce(Failure) -> Step<T> + 'static,
     ) -> &Self {
         let step = (Box::new(callback) as Callback<T>, Box::new(errback) as _);
-        self.0.borrow_mut().steps.push_back(step);
+        let mut chain = self.0.borrow_mut();
+        assert!(
+            !chain.handed_over,
+            "a step added to a Deferred whose result went to another chain"
+        );
+        chain.steps.push_back(step);
+        drop(chain);
         self.run(); // Fired already? Then the step runs now.
         self
     }
@@ -139,8 +148,9 @@ impl<T: 'static> Deferred<T> {
         }
         chain.fired = true;
         chain.result = Some(result);
-        chain.canceller = None;
+        let canceller = chain.canceller.take();
         drop(chain);
+        drop(canceller); // Its captures may hold this very `Deferred`.
         self.run();
         Ok(())
     }
@@ -161,27 +171,54 @@ impl<T: 'static> Deferred<T> {
                     return;
                 };
                 let result = chain.result.take().unwrap();
+                chain.handed_over = true;
                 drop(chain);
                 waiting.resume(result);
                 return;
             };
             let result = chain.result.take().unwrap();
-            drop(chain); // A step may add steps, or fire other Deferreds.
-            let step = match result {
+            // A step may add steps to this chain, or look at it: no
+            // borrow may be held while it runs.
+            drop(chain);
+            let step = panic::catch_unwind(AssertUnwindSafe(|| match result {
                 Ok(value) => callback(value),
                 Err(failure) => errback(failure),
+            }));
+            let step = step.unwrap_or_else(|_| {
+                Step::Fail(Failure("a step panicked".into()))
+            });
+            let next = match step {
+                Step::Value(value) => Ok(value),
+                Step::Fail(failure) => Err(failure),
+                Step::Wait(other) => match self.wait_for(other) {
+                    Some(result) => result, // It had fired: go on.
+                    None => return,         // Its chain will resume ours.
+                },
             };
-            let mut chain = self.0.borrow_mut();
-            match step {
-                Step::Value(value) => chain.result = Some(Ok(value)),
-                Step::Fail(failure) => chain.result = Some(Err(failure)),
-                Step::Wait(other) => {
-                    drop(chain); // No result: the chain waits.
-                    other.0.borrow_mut().waiting = Some(self.clone());
-                    other.run(); // It may have its result already.
-                }
-            }
+            self.0.borrow_mut().result = Some(next);
         }
+    }
+
+    /// Makes this chain wait for `other`'s result: now, if `other` has
+    /// it and nothing left to run; otherwise, once `other`'s chain ends.
+    fn wait_for(&self, other: Deferred<T>) -> Option<Result<T, Failure>> {
+        if Rc::ptr_eq(&self.0, &other.0) {
+            let why = "a step returned the Deferred it belongs to";
+            return Some(Err(Failure(why.into())));
+        }
+        let mut theirs = other.0.borrow_mut();
+        if theirs.waiting.is_some() || theirs.handed_over {
+            let why = "a step returned a Deferred that another chain took";
+            return Some(Err(Failure(why.into())));
+        }
+        if theirs.result.is_some() && theirs.steps.is_empty() {
+            theirs.handed_over = true;
+            return theirs.result.take();
+        }
+        theirs.waiting = Some(self.clone());
+        drop(theirs);
+        other.run(); // It may be able to go on now.
+        None
     }
 
     fn resume(&self, result: Result<T, Failure>) {
@@ -234,10 +271,11 @@ pub fn later<T: 'static>(
     value: T,
 ) -> Deferred<T> {
     let id = Rc::new(Cell::new(None));
-    let (timers2, id2) = (timers.clone(), id.clone());
+    // Weak: the timer holds the `Deferred`, which must not hold the timers.
+    let (queue, id2) = (Rc::downgrade(&timers.0), id.clone());
     let d = Deferred::with_canceller(move || {
-        if let Some(id) = id2.get() {
-            timers2.cancel(id);
+        if let (Some(queue), Some(id)) = (queue.upgrade(), id2.get()) {
+            Timers(queue).cancel(id);
         }
     });
     let fire = d.clone();
@@ -248,14 +286,14 @@ pub fn later<T: 'static>(
 }
 
 /// Listing 3-6's `get_page`, with a `Deferred` for its callback slot: the
-/// body, as text. Like Twisted's `getPage`, an HTTP error status is a
-/// failure.
+/// body, as text. Like Twisted's `getPage`, a status other than 200, 201
+/// or 202 is a failure.
 pub fn get_page_deferred(reactor: &mut Reactor, url: &str) -> Deferred<String> {
     let d = Deferred::new();
     let fire = d.clone();
     get_page(reactor, url, move |page| {
         let _ = match page {
-            Ok(page) if page.status >= 400 => {
+            Ok(page) if !(200..=202).contains(&page.status) => {
                 fire.errback(Failure(format!("HTTP status {}", page.status)))
             }
             Ok(page) => {
@@ -322,21 +360,21 @@ fn hundred(reactor: &mut Reactor) -> io::Result<()> {
 fn chains(reactor: &mut Reactor, server: SocketAddr) -> io::Result<()> {
     let lines = Rc::new(RefCell::new(Vec::new()));
     let paths = ["/length", "/missing"];
-    for path in paths {
+    for (i, path) in paths.into_iter().enumerate() {
         let lines = lines.clone();
         get_page_deferred(reactor, &format!("http://{server}{path}"))
             .add_callback(|body| Step::Value(text_of(&body)))
             .add_callback(|text| Step::Value(text.to_uppercase()))
             .add_errback(|failure| Step::Value(format!("({failure})")))
             .add_callback(move |line| {
-                lines.borrow_mut().push(format!("{path}: {line}"));
+                lines.borrow_mut().push((i, format!("{path}: {line}")));
                 Step::Value(line)
             });
     }
     reactor.run_until(|| lines.borrow().len() == paths.len())?;
     let mut lines = lines.take();
     lines.sort(); // In the order of the paths, not of the replies.
-    for line in lines {
+    for (_, line) in lines {
         println!("{line}");
     }
     Ok(())
@@ -1777,6 +1815,106 @@ mod tests {
             });
         outer.callback(1).unwrap();
         assert_eq!(got.get(), 9);
+    }
+
+    /// A chain's last value, once it has one: a step added for the test.
+    fn last<T: Copy + 'static>(d: &Deferred<T>) -> Rc<Cell<Option<T>>> {
+        let got = Rc::new(Cell::new(None));
+        let g = got.clone();
+        d.add_callback(move |v| {
+            g.set(Some(v));
+            Step::Value(v)
+        });
+        got
+    }
+
+    #[test]
+    fn a_step_may_add_steps_to_its_own_chain() {
+        let d = Deferred::new();
+        let me = d.clone();
+        d.add_callback(move |n: u32| {
+            me.add_callback(|n| Step::Value(n * 10));
+            Step::Value(n + 1)
+        });
+        let before = last(&d);
+        d.callback(1).unwrap();
+        // The added step goes to the end of the chain, as in Twisted.
+        assert_eq!(before.get(), Some(2));
+        assert_eq!(last(&d).get(), Some(20));
+    }
+
+    #[test]
+    fn a_failure_of_the_awaited_deferred_reaches_the_errback() {
+        let inner: Deferred<u32> = Deferred::new();
+        let outer = Deferred::new();
+        let i = inner.clone();
+        outer
+            .add_callback(move |_: u32| Step::Wait(i))
+            .add_errback(|f| Step::Value(f.0.len() as u32));
+        let got = last(&outer);
+        outer.callback(1).unwrap();
+        inner.errback(Failure("four".into())).unwrap();
+        assert_eq!(got.get(), Some(4));
+    }
+
+    #[test]
+    fn an_errback_may_wait_too_and_waits_nest() {
+        let (a, b, c) = (Deferred::new(), Deferred::new(), Deferred::new());
+        let c2 = c.clone();
+        b.add_callback(move |_: u32| Step::Wait(c2));
+        let b2 = b.clone();
+        a.add_errback(move |_| Step::Wait(b2));
+        let got = last(&a);
+        a.errback(Failure("x".into())).unwrap();
+        b.callback(0).unwrap();
+        assert_eq!(got.get(), None, "a went on before c fired");
+        c.callback(3).unwrap();
+        assert_eq!(got.get(), Some(3));
+    }
+
+    #[test]
+    fn a_step_that_panics_is_a_failure() {
+        let d = Deferred::new();
+        d.add_callback(|_: u32| panic!("a bug in a step"))
+            .add_errback(|f| Step::Value(f.0.len() as u32));
+        let got = last(&d);
+        d.callback(1).unwrap();
+        assert_eq!(got.get(), Some("a step panicked".len() as u32));
+    }
+
+    #[test]
+    fn a_deferred_cannot_wait_for_itself_nor_for_a_taken_one() {
+        let d = Deferred::new();
+        let me = d.clone();
+        d.add_callback(move |_: u32| Step::Wait(me))
+            .add_errback(|_| Step::Value(7));
+        let got = last(&d);
+        d.callback(1).unwrap();
+        assert_eq!(got.get(), Some(7));
+        let shared = Deferred::new();
+        let (x, y) = (Deferred::new(), Deferred::new());
+        let (s1, s2) = (shared.clone(), shared.clone());
+        x.add_callback(move |_: u32| Step::Wait(s1));
+        y.add_callback(move |_: u32| Step::Wait(s2))
+            .add_errback(|_| Step::Value(8));
+        let (gx, gy) = (last(&x), last(&y));
+        x.callback(0).unwrap();
+        y.callback(0).unwrap();
+        assert_eq!(gy.get(), Some(8), "the second waiter gets a failure");
+        shared.callback(5).unwrap();
+        assert_eq!(gx.get(), Some(5));
+    }
+
+    #[test]
+    #[should_panic(expected = "went to another chain")]
+    fn a_step_added_after_the_hand_over_is_refused() {
+        let inner = Deferred::new();
+        let outer = Deferred::new();
+        let i = inner.clone();
+        outer.add_callback(move |_: u32| Step::Wait(i));
+        inner.callback(1).unwrap();
+        outer.callback(1).unwrap();
+        inner.add_callback(Step::Value);
     }
 
     #[test]

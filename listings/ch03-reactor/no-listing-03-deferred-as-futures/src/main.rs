@@ -5,6 +5,7 @@
 extern crate futures; // `mdbook test` links crates by name
 extern crate tokio; // `mdbook test` links crates by name
 
+use futures::channel::oneshot;
 use futures::future::{self, Either, FutureExt, TryFutureExt};
 use std::time::Duration;
 use tokio::time::{Instant, sleep};
@@ -28,8 +29,11 @@ async fn outcome(
 // ANCHOR_END: sources
 
 // ANCHOR: chains
-/// `addCallback` is `map`; a callback that returns a Deferred is `then`;
-/// `addCallbacks` on a result that may fail is `and_then` and `or_else`.
+/// On futures that cannot fail, `addCallback` is `map`, and a callback
+/// that returns a `Deferred` is `then`. On futures of a `Result`:
+/// `addCallback(f).addErrback(g)` is `and_then(f).or_else(g)`, where `g`
+/// also sees a failure of `f`; `addCallbacks(f, g)` is one step, where
+/// it does not: `map_ok_or_else(g, f)`.
 async fn chains() {
     let n = later(10, 1).map(|n| n * 2).then(|n| later(10, n + 1)).await;
     println!("map, then then: {n}");
@@ -38,6 +42,13 @@ async fn chains() {
         .or_else(|why| async move { Ok::<_, String>(why.len() as u64) })
         .await;
     println!("and_then skipped, or_else recovered: {recovered:?}");
+    let one_step = outcome(10, 5, None)
+        .map_ok_or_else(
+            |why| format!("errback: {why}"),
+            |n| format!("callback: {n}"),
+        )
+        .await;
+    println!("map_ok_or_else: {one_step}");
 }
 // ANCHOR_END: chains
 
@@ -51,20 +62,36 @@ async fn lists() {
             outcome(20, 3, None),
         ]
     };
-    // The default, with consumeErrors: every result, failures included.
+    // No fireOnOne flag, consumeErrors=True: every result, in order.
     let all = future::join_all(three()).await;
     println!("join_all: {all:?}");
-    // fireOnOneErrback: the first failure, as soon as it comes.
+    // Near fireOnOneErrback: the first failure, as soon as it comes; but
+    // the others are dropped, where Twisted lets them run.
     let start = Instant::now();
     let first_failure = future::try_join_all(three()).await;
     let early = start.elapsed() < Duration::from_millis(30);
     println!("try_join_all: {first_failure:?}, before the slowest: {early}");
-    // fireOnOneCallback: the first success; the others are dropped.
-    let (first, _rest) =
-        future::select_ok(three().map(Box::pin)).await.unwrap();
-    println!("select_ok: {first}");
+    // Near fireOnOneCallback: the first success, and the others handed
+    // back; if all fail, the last failure, where Twisted calls back with
+    // the list.
+    let (first, rest) = future::select_ok(three().map(Box::pin)).await.unwrap();
+    println!("select_ok: {first}, {} still pending", rest.len());
+    drop(rest); // Cancelled.
 }
 // ANCHOR_END: lists
+
+// ANCHOR: fire
+/// `callback(value)` is the producer's side: a oneshot channel's sender.
+/// `send` takes the sender by value, so firing twice does not compile.
+async fn fire() {
+    let (sender, result) = oneshot::channel::<u64>();
+    tokio::spawn(async move {
+        sleep(Duration::from_millis(10)).await;
+        let _ = sender.send(42); // Err only if nobody waits any more.
+    });
+    println!("fired by another task: {:?}", result.await);
+}
+// ANCHOR_END: fire
 
 // ANCHOR: cancel
 /// Prints when it is dropped: which is how a future is cancelled.
@@ -101,5 +128,6 @@ async fn cancel() {
 async fn main() {
     chains().await;
     lists().await;
+    fire().await;
     cancel().await;
 }

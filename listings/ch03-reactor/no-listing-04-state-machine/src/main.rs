@@ -52,19 +52,22 @@ async fn first_article(planet: String) -> Result<String, String> {
 // ANCHOR_END: async
 
 // ANCHOR: machine
-/// A download in progress: a future, boxed so that its type can be
-/// named, and pinned so that it can be polled.
+/// A download in progress: `get_page`'s future, which is not `Unpin`,
+/// pinned in a box so that we can poll it and still move the box; the box
+/// also gives it a type we can name.
 type Download = Pin<Box<dyn Future<Output = Result<String, String>>>>;
 
 /// `first_article`, by hand: one variant per place the function can be
-/// suspended, holding what it needs from there on.
+/// suspended, holding the locals that are alive there, and one before
+/// the start and one after the end.
 enum FirstArticle {
     /// Created, not polled yet: nothing has run.
     Start { planet: String },
     /// Suspended at the first `.await`.
     Planet { download: Download },
-    /// Suspended at the second `.await`.
-    Article { download: Download },
+    /// Suspended at the second `.await`. `page` is still in scope in
+    /// `first_article` (it is dropped at its end), so it is kept here too.
+    Article { _page: String, download: Download },
     /// Returned `Ready`.
     Done,
 }
@@ -73,8 +76,8 @@ impl Future for FirstArticle {
     type Output = Result<String, String>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // Nothing in `FirstArticle` points into itself, so it is `Unpin`
-        // and we may have it as a plain `&mut`.
+        // `FirstArticle` is `Unpin`, as its fields are (a `String`, a
+        // `Pin<Box<_>>`): `Pin` lets us have it as a plain `&mut`.
         let this = self.get_mut();
         loop {
             match this {
@@ -87,22 +90,26 @@ impl Future for FirstArticle {
                     let Poll::Ready(page) = download.as_mut().poll(cx) else {
                         return Poll::Pending; // `get_page` will wake us.
                     };
-                    let link = page.and_then(|page| {
-                        first_link(&page)
-                            .ok_or("no article on the planet".into())
-                    });
-                    match link {
-                        Ok(link) => {
-                            let download = Box::pin(get_page(link));
-                            *this = FirstArticle::Article { download };
-                        }
+                    let page = match page {
+                        Ok(page) => page,
                         Err(e) => {
                             *this = FirstArticle::Done;
                             return Poll::Ready(Err(e));
                         }
-                    }
+                    };
+                    let Some(link) = first_link(&page) else {
+                        *this = FirstArticle::Done;
+                        return Poll::Ready(Err(
+                            "no article on the planet".into()
+                        ));
+                    };
+                    let download = Box::pin(get_page(link));
+                    *this = FirstArticle::Article {
+                        _page: page,
+                        download,
+                    };
                 }
-                FirstArticle::Article { download } => {
+                FirstArticle::Article { download, .. } => {
                     let Poll::Ready(article) = download.as_mut().poll(cx)
                     else {
                         return Poll::Pending;
