@@ -7,8 +7,9 @@
 //!    that does not come from a listing.
 //! 2. Hands the expanded copies to skeptic, which turns every Rust block
 //!    into a test (`tests/skeptic.rs`).
-//! 3. Writes one output test per `output.txt` and one copy-out test per
-//!    listing (`tests/outputs.rs`, `tests/copy_out.rs`).
+//! 3. Writes one output test per `output.txt`, one copy-out test per
+//!    listing and one test per exercise (`tests/outputs.rs`,
+//!    `tests/copy_out.rs`, `tests/exercises.rs`).
 
 #[path = "src/expand.rs"]
 #[allow(dead_code)]
@@ -76,6 +77,7 @@ fn test_name(rel: &str) -> String {
 fn write_listing_tests(root: &Path, listings: &[PathBuf], out_dir: &Path) {
     let mut outputs = String::new();
     let mut copy_out = String::new();
+    let mut exercises = String::new();
     for dir in listings {
         let rel = dir.strip_prefix(root).unwrap().display().to_string();
         let name = test_name(&rel);
@@ -85,6 +87,13 @@ fn write_listing_tests(root: &Path, listings: &[PathBuf], out_dir: &Path) {
                 outputs,
                 "#[test]\nfn {name}() {{\n    \
                  book_tests::outputs::check(\"{rel}\");\n}}\n"
+            );
+        }
+        if folder.starts_with("exercise-") {
+            let _ = writeln!(
+                exercises,
+                "#[test]\nfn {name}() {{\n    \
+                 book_tests::exercises::check(\"{rel}\");\n}}\n"
             );
         }
         if !folder.starts_with("fail-") {
@@ -97,6 +106,7 @@ fn write_listing_tests(root: &Path, listings: &[PathBuf], out_dir: &Path) {
     }
     write_if_changed(&out_dir.join("outputs.rs"), &outputs);
     write_if_changed(&out_dir.join("copy_out.rs"), &copy_out);
+    write_if_changed(&out_dir.join("exercises.rs"), &exercises);
 }
 
 fn write_if_changed(path: &Path, text: &str) {

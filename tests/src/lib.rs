@@ -3,6 +3,7 @@
 
 pub mod copies;
 pub mod copy_out;
+pub mod exercises;
 pub mod expand;
 pub mod layout;
 pub mod outputs;

@@ -43,13 +43,16 @@ pub fn check_book(root: &Path) -> Checked {
     }
 }
 
-/// Whether a listing folder is a member of the workspace: `NN-slug` and
-/// `no-listing-NN-slug` are, `fail-NN-slug` is not (it must not compile).
-/// The root `Cargo.toml` says the same with its globs
-/// (`listings/*/[0-9]*`, `listings/*/no-listing-*`), and a lint test
-/// checks the two against `cargo metadata`.
+/// Whether a listing folder is a member of the workspace: `NN-slug`,
+/// `no-listing-NN-slug` and `solution-NN-slug` are; `fail-NN-slug` is not
+/// (it must not compile), nor `exercise-NN-slug` (its tests fail until
+/// the reader writes the code). The root `Cargo.toml` says the same with
+/// its globs (`listings/*/[0-9]*`, `listings/*/no-listing-*`,
+/// `listings/*/solution-*`), and a lint test checks the two against
+/// `cargo metadata`.
 pub fn is_workspace_member(folder: &str) -> bool {
     let f = folder.strip_prefix("no-listing-").unwrap_or(folder);
+    let f = f.strip_prefix("solution-").unwrap_or(f);
     let f = f.as_bytes();
     f.len() > 3 && f[..2].iter().all(u8::is_ascii_digit) && f[2] == b'-'
 }
@@ -144,13 +147,26 @@ pub fn check_blocks(
         let path = target.trim().split(':').next().unwrap();
         let folder = listing_folder_name(&src.join(path));
         let is_fail = folder.as_deref().is_some_and(|f| f.starts_with("fail-"));
+        let is_exercise = folder.as_deref().is_some_and(|f| {
+            is_workspace_member(&f.replacen("exercise-", "", 1))
+                && f.starts_with("exercise-")
+        });
         // Only a member is compiled before the tests run: skeptic would
-        // pass a `should_panic` block that does not compile.
+        // pass a `should_panic` block that does not compile. An exercise's
+        // starter compiles (its own test checks it), but panics where the
+        // reader has work to do: shown as `no_run` only.
         let is_member = folder.as_deref().is_some_and(is_workspace_member);
-        if !is_fail && !is_member && folder.is_some() {
+        if !is_fail && !is_member && !is_exercise && folder.is_some() {
             errors.push(format!(
                 "{at}: {path}: a listing folder is named NN-slug, \
-                 no-listing-NN-slug or fail-NN-slug"
+                 no-listing-NN-slug, fail-NN-slug, exercise-NN-slug or \
+                 solution-NN-slug"
+            ));
+        }
+        if is_exercise && flags.as_slice() != ["no_run"] {
+            errors.push(format!(
+                "{at}: {path} is an exercise's starter, which panics where \
+                 the reader has work to do: tag its block rust,no_run"
             ));
         }
         match folder {
@@ -412,6 +428,21 @@ mod tests {
     }
 
     #[test]
+    fn an_exercise_starter_shown_as_code_that_runs() {
+        let book = Book::new();
+        book.write("listings/ch01-x/exercise-02-b/Cargo.toml", "[package]\n");
+        book.write(
+            "listings/ch01-x/exercise-02-b/src/main.rs",
+            "// ANCHOR: here\nfn main() { todo!() }\n// ANCHOR_END: here\n",
+        );
+        let block = "```rust\n\
+            {{#rustdoc_include ../listings/ch01-x/exercise-02-b/src/main.rs:here}}\n\
+            ```\n";
+        book.write("src/ch01-01-one.md", &format!("{CHAPTER}\n{block}"));
+        book.fails_with("is an exercise's starter");
+    }
+
+    #[test]
     fn a_fail_listing_shown_as_compiling_code() {
         let book = Book::new();
         book.write("listings/ch01-x/fail-02-b/Cargo.toml", "[package]\n");
@@ -448,6 +479,8 @@ mod tests {
         assert!(!is_workspace_member("1é-x"));
         assert!(is_workspace_member("01-a"));
         assert!(is_workspace_member("no-listing-01-a"));
+        assert!(is_workspace_member("solution-01-a"));
+        assert!(!is_workspace_member("exercise-01-a"));
         assert!(!is_workspace_member("fail-01-a"));
         assert!(!is_workspace_member("first"));
         assert!(!is_workspace_member("01"));
