@@ -22,12 +22,27 @@ fn listing_files() -> Vec<(PathBuf, String)> {
 }
 
 /// A copy's source is a listing that comes before it (listing folders in
-/// path order: numbered ones, then `fail-*`, then `no-listing-*`, chapter
-/// by chapter). A file that named itself, or a later listing, would be
-/// checked against nothing or against its own copy.
+/// path order: numbered ones, then `exercise-*`, `fail-*`, `no-listing-*`
+/// and `solution-*`, chapter by chapter), or, for an exercise, any
+/// listing that is not an exercise. A file that named itself, or a later
+/// listing, would be checked against nothing or against its own copy.
 fn earlier(files: &[(PathBuf, String)], i: usize, source: &Path) -> bool {
-    files[..i].iter().any(|(f, _)| f == source)
-        && listing_dir(&files[i].0) != listing_dir(source)
+    let exists =
+        |range: &[(PathBuf, String)]| range.iter().any(|(f, _)| f == source);
+    listing_dir(&files[i].0) != listing_dir(source)
+        && (exists(&files[..i])
+            // An exercise may build on any listing of the book that is not
+            // an exercise itself, wherever it sorts.
+            || (is_exercise(&files[i].0)
+                && !is_exercise(source)
+                && exists(files)))
+}
+
+/// Whether a file is in an `exercise-*` or `solution-*` folder.
+fn is_exercise(file: &Path) -> bool {
+    let folder = listing_dir(file);
+    let name = folder.file_name().unwrap().to_string_lossy();
+    name.starts_with("exercise-") || name.starts_with("solution-")
 }
 
 /// Whether `file` is in the solution of the exercise that `other` is in.
@@ -259,14 +274,23 @@ fn declared_lines(text: &str) -> Vec<(usize, usize)> {
 #[test]
 fn no_listing_copies_another_without_saying_so() {
     let files = listing_files();
+    // Each file's own items: not those it declares copied from elsewhere,
+    // so that two copies of one source are not taken for copies of each
+    // other.
     let parsed: Vec<Vec<String>> = files
         .iter()
         .map(|(_, text)| match syn::parse_file(text) {
-            Ok(f) => f
-                .items
-                .iter()
-                .map(|i| i.to_token_stream().to_string())
-                .collect(),
+            Ok(f) => {
+                let declared = declared_lines(text);
+                f.items
+                    .iter()
+                    .filter(|i| {
+                        let line = i.span().start().line;
+                        !declared.iter().any(|r| r.0 < line && line < r.1)
+                    })
+                    .map(|i| i.to_token_stream().to_string())
+                    .collect()
+            }
             Err(_) => Vec::new(), // a `fail-*` listing that does not parse
         })
         .collect();

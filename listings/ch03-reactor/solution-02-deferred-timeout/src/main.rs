@@ -1,0 +1,391 @@
+//! A solution to exercise 3-2.
+//!
+//! The exercise: a timeout for a `Deferred`, with the reactor's timers:
+//! `callLater` and `cancel`, as Twisted's `Deferred.addTimeout` does it.
+
+use std::cell::{Cell, RefCell};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::fmt;
+use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+// ANCHOR: task
+/// Makes `d` time out: if it has not fired `delay` from now, it is
+/// cancelled, and its chain fails with a "timed out" failure. If it fires
+/// in time, the timer is cancelled, so that it does not hold the reactor.
+/// Returns `d`.
+pub fn with_timeout<T: 'static>(
+    d: Deferred<T>,
+    timers: &Timers,
+    delay: Duration,
+) -> Deferred<T> {
+    let timed_out = Rc::new(Cell::new(false));
+    let (fire, flag) = (d.clone(), timed_out.clone());
+    let id = timers.call_later(delay, move || {
+        flag.set(true);
+        fire.cancel(); // Runs the canceller, then fails the chain.
+    });
+    let (on_value, on_failure) = (timers.clone(), timers.clone());
+    d.add_callbacks(
+        move |v| {
+            on_value.cancel(id);
+            Step::Value(v)
+        },
+        move |f| {
+            on_failure.cancel(id);
+            // Our cancel's failure, told apart from any other.
+            match timed_out.get() {
+                true => Step::Fail(Failure("timed out".into())),
+                false => Step::Fail(f),
+            }
+        },
+    );
+    d
+}
+// ANCHOR_END: task
+
+fn main() {
+    let timers = Timers::default();
+    let d: Deferred<u32> =
+        with_timeout(Deferred::new(), &timers, Duration::ZERO);
+    d.add_errback(|f| {
+        println!("{f}");
+        Step::Value(0)
+    });
+    timers.run_due();
+    println!("no timer left: {}", timers.timeout().is_none());
+}
+
+// --------------------------------------------------------------------------
+// Below: code copied unchanged from Section 3.7's listing
+// (listings/ch03-reactor/no-listing-02-deferred/src/main.rs), so that this
+// folder builds on its own. The book's tests check that each item is the same
+// Rust as in its source.
+// --------------------------------------------------------------------------
+
+// COPY FROM listings/ch03-reactor/no-listing-02-deferred/src/main.rs
+/// An error on its way down a chain: Twisted's `Failure`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure(pub String);
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a callback or an errback returns: the next result, or a pending
+/// one that the chain waits for before it goes on.
+pub enum Step<T> {
+    Value(T),
+    Fail(Failure),
+    Wait(Deferred<T>),
+}
+
+/// A result that is not there yet, and what to do with it.
+pub struct Deferred<T>(Rc<RefCell<Chain<T>>>);
+
+type Callback<T> = Box<dyn FnOnce(T) -> Step<T>>;
+type Errback<T> = Box<dyn FnOnce(Failure) -> Step<T>>;
+
+struct Chain<T> {
+    fired: bool,
+    /// The current result: `None` before `fired`, and while the chain
+    /// waits for another `Deferred` or runs one of its steps.
+    result: Option<Result<T, Failure>>,
+    steps: VecDeque<(Callback<T>, Errback<T>)>,
+    /// The `Deferred` whose chain waits for this one's result.
+    waiting: Option<Deferred<T>>,
+    /// The result went on to the chain that waited for it.
+    handed_over: bool,
+    canceller: Option<Box<dyn FnOnce()>>,
+}
+
+/// `callback` or `errback` on a `Deferred` that had fired already.
+#[derive(Debug, PartialEq)]
+pub struct AlreadyCalled;
+
+impl<T> Clone for Deferred<T> {
+    fn clone(&self) -> Self {
+        Deferred(self.0.clone())
+    }
+}
+
+impl<T: 'static> Default for Deferred<T> {
+    fn default() -> Self {
+        Deferred::new()
+    }
+}
+
+impl<T: 'static> Deferred<T> {
+    pub fn new() -> Self {
+        Deferred(Rc::new(RefCell::new(Chain {
+            fired: false,
+            result: None,
+            steps: VecDeque::new(),
+            waiting: None,
+            handed_over: false,
+            canceller: None,
+        })))
+    }
+
+    /// Twisted's `addCallbacks`: one step of the chain. On a value, the
+    /// step calls `callback`; on a failure, `errback`. Either may turn
+    /// the one into the other.
+    pub fn add_callbacks(
+        &self,
+        callback: impl FnOnce(T) -> Step<T> + 'static,
+        errback: impl FnOnce(Failure) -> Step<T> + 'static,
+    ) -> &Self {
+        let step = (Box::new(callback) as Callback<T>, Box::new(errback) as _);
+        let mut chain = self.0.borrow_mut();
+        assert!(
+            !chain.handed_over,
+            "a step added to a Deferred whose result went to another chain"
+        );
+        chain.steps.push_back(step);
+        drop(chain);
+        self.run(); // Fired already? Then the step runs now.
+        self
+    }
+
+    /// A step for values; a failure passes by it, unchanged.
+    pub fn add_callback(
+        &self,
+        callback: impl FnOnce(T) -> Step<T> + 'static,
+    ) -> &Self {
+        self.add_callbacks(callback, Step::Fail)
+    }
+
+    /// A step for failures; a value passes by it, unchanged.
+    pub fn add_errback(
+        &self,
+        errback: impl FnOnce(Failure) -> Step<T> + 'static,
+    ) -> &Self {
+        self.add_callbacks(Step::Value, errback)
+    }
+}
+
+impl<T: 'static> Deferred<T> {
+    /// Fires with a value: the chain runs, now.
+    pub fn callback(&self, value: T) -> Result<(), AlreadyCalled> {
+        self.fire(Ok(value))
+    }
+
+    /// Fires with a failure: the chain runs, from errback to errback.
+    pub fn errback(&self, failure: Failure) -> Result<(), AlreadyCalled> {
+        self.fire(Err(failure))
+    }
+
+    fn fire(&self, result: Result<T, Failure>) -> Result<(), AlreadyCalled> {
+        let mut chain = self.0.borrow_mut();
+        if chain.fired {
+            return Err(AlreadyCalled);
+        }
+        chain.fired = true;
+        chain.result = Some(result);
+        let canceller = chain.canceller.take();
+        drop(chain);
+        drop(canceller); // Its captures may hold this very `Deferred`.
+        self.run();
+        Ok(())
+    }
+
+    /// Runs the steps that can run: until none is left, or one returned
+    /// a `Deferred` that has no result yet.
+    fn run(&self) {
+        loop {
+            let mut chain = self.0.borrow_mut();
+            if chain.result.is_none() {
+                // Not fired yet, or waiting for another `Deferred`, or a
+                // step running, which goes on from where it is when done.
+                return;
+            }
+            let Some((callback, errback)) = chain.steps.pop_front() else {
+                // The end of the chain: a chain waiting for ours goes on.
+                let Some(waiting) = chain.waiting.take() else {
+                    return;
+                };
+                let result = chain.result.take().unwrap();
+                chain.handed_over = true;
+                drop(chain);
+                waiting.resume(result);
+                return;
+            };
+            let result = chain.result.take().unwrap();
+            // A step may add steps to this chain, or look at it: no
+            // borrow may be held while it runs.
+            drop(chain);
+            let step = panic::catch_unwind(AssertUnwindSafe(|| match result {
+                Ok(value) => callback(value),
+                Err(failure) => errback(failure),
+            }));
+            let step = step.unwrap_or_else(|_| {
+                Step::Fail(Failure("a step panicked".into()))
+            });
+            let next = match step {
+                Step::Value(value) => Ok(value),
+                Step::Fail(failure) => Err(failure),
+                Step::Wait(other) => match self.wait_for(other) {
+                    Some(result) => result, // It had fired: go on.
+                    None => return,         // Its chain will resume ours.
+                },
+            };
+            self.0.borrow_mut().result = Some(next);
+        }
+    }
+
+    /// Makes this chain wait for `other`'s result: now, if `other` has
+    /// it and nothing left to run; otherwise, once `other`'s chain ends.
+    fn wait_for(&self, other: Deferred<T>) -> Option<Result<T, Failure>> {
+        if Rc::ptr_eq(&self.0, &other.0) {
+            let why = "a step returned the Deferred it belongs to";
+            return Some(Err(Failure(why.into())));
+        }
+        let mut theirs = other.0.borrow_mut();
+        if theirs.waiting.is_some() || theirs.handed_over {
+            let why = "a step returned a Deferred that another chain took";
+            return Some(Err(Failure(why.into())));
+        }
+        if theirs.result.is_some() && theirs.steps.is_empty() {
+            theirs.handed_over = true;
+            return theirs.result.take();
+        }
+        theirs.waiting = Some(self.clone());
+        drop(theirs);
+        other.run(); // It may be able to go on now.
+        None
+    }
+
+    fn resume(&self, result: Result<T, Failure>) {
+        self.0.borrow_mut().result = Some(result);
+        self.run();
+    }
+}
+
+impl<T: 'static> Deferred<T> {
+    /// A `Deferred` that `cancel` stops with `stop`: Twisted's canceller.
+    pub fn with_canceller(stop: impl FnOnce() + 'static) -> Self {
+        let d = Deferred::new();
+        d.0.borrow_mut().canceller = Some(Box::new(stop));
+        d
+    }
+
+    /// Gives up on the result: the canceller stops the work, and the
+    /// chain runs with a `cancelled` failure. Too late, it does nothing.
+    pub fn cancel(&self) {
+        let stop = self.0.borrow_mut().canceller.take();
+        if let Some(stop) = stop {
+            stop();
+        }
+        let _ = self.errback(Failure("cancelled".into()));
+    }
+
+    pub fn has_fired(&self) -> bool {
+        self.0.borrow().fired
+    }
+}
+
+impl<T> Drop for Chain<T> {
+    /// A failure that no errback handled is not lost in silence.
+    fn drop(&mut self) {
+        if let Some(Err(failure)) = &self.result {
+            eprintln!("Unhandled error in Deferred: {failure}");
+        }
+    }
+}
+// END COPY
+
+// --------------------------------------------------------------------------
+// Below: code copied unchanged from Listing 3-6
+// (listings/ch03-reactor/06-http-client/src/main.rs), so that this folder
+// builds on its own. The book's tests check that each item is the same Rust
+// as in its source.
+// --------------------------------------------------------------------------
+
+// COPY FROM listings/ch03-reactor/06-http-client/src/main.rs
+/// Identifies a scheduled callback, so that it can be cancelled.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct TimerId(u64);
+
+/// Callbacks to run later: Twisted's `callLater`. A min-heap of
+/// deadlines; the callbacks themselves live in a map, so that
+/// cancelling one is removing it from the map.
+#[derive(Clone, Default)]
+pub struct Timers(Rc<RefCell<TimerQueue>>);
+
+#[derive(Default)]
+struct TimerQueue {
+    deadlines: BinaryHeap<Reverse<(Instant, TimerId)>>,
+    callbacks: HashMap<TimerId, Box<dyn FnOnce()>>,
+    next_id: u64,
+}
+
+impl Timers {
+    pub fn call_later(
+        &self,
+        delay: Duration,
+        callback: impl FnOnce() + 'static,
+    ) -> TimerId {
+        let mut q = self.0.borrow_mut();
+        q.next_id += 1;
+        let id = TimerId(q.next_id);
+        q.deadlines.push(Reverse((Instant::now() + delay, id)));
+        q.callbacks.insert(id, Box::new(callback));
+        id
+    }
+
+    /// Cancels a callback that has not run yet; otherwise does nothing.
+    pub fn cancel(&self, id: TimerId) {
+        self.0.borrow_mut().callbacks.remove(&id);
+    }
+}
+
+impl Timers {
+    /// How long the reactor may sleep: until the next live deadline,
+    /// or for ever (`None`) if no callback is waiting.
+    fn timeout(&self) -> Option<Duration> {
+        let mut q = self.0.borrow_mut();
+        while let Some(&Reverse((at, id))) = q.deadlines.peek() {
+            if q.callbacks.contains_key(&id) {
+                return Some(at.saturating_duration_since(Instant::now()));
+            }
+            q.deadlines.pop(); // Cancelled: it must not wake us.
+        }
+        None
+    }
+
+    /// Runs every callback whose deadline has passed, earliest first.
+    fn run_due(&self) {
+        let now = Instant::now();
+        loop {
+            let mut q = self.0.borrow_mut();
+            let Some(&Reverse((at, id))) = q.deadlines.peek() else {
+                return;
+            };
+            if at > now {
+                return;
+            }
+            q.deadlines.pop();
+            let callback = q.callbacks.remove(&id);
+            drop(q); // A callback may schedule or cancel others.
+            if let Some(callback) = callback {
+                let _ = guard(callback);
+            }
+        }
+    }
+}
+
+/// Runs a protocol callback. A panic in it becomes an error, which
+/// closes that one connection.
+fn guard(f: impl FnOnce()) -> io::Result<()> {
+    panic::catch_unwind(AssertUnwindSafe(f))
+        .map_err(|_| io::Error::other("protocol panicked"))
+}
+// END COPY
+
+#[cfg(test)]
+mod tests;
