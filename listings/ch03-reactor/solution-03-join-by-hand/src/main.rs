@@ -37,15 +37,17 @@ impl<A: Future + Unpin, B: Future + Unpin> Future for Join2<A, B> {
     /// A future that has finished is never polled again.
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        if this.a_out.is_none()
-            && let Poll::Ready(out) = Pin::new(&mut this.a).poll(cx)
-        {
-            this.a_out = Some(out);
+        if this.a_out.is_none() {
+            this.a_out = match Pin::new(&mut this.a).poll(cx) {
+                Poll::Ready(out) => Some(out),
+                Poll::Pending => None,
+            };
         }
-        if this.b_out.is_none()
-            && let Poll::Ready(out) = Pin::new(&mut this.b).poll(cx)
-        {
-            this.b_out = Some(out);
+        if this.b_out.is_none() {
+            this.b_out = match Pin::new(&mut this.b).poll(cx) {
+                Poll::Ready(out) => Some(out),
+                Poll::Pending => None,
+            };
         }
         if this.a_out.is_some() && this.b_out.is_some() {
             let a = this.a_out.take().unwrap();
