@@ -16,12 +16,22 @@ fn sums_the_bytes() {
 }
 
 #[test]
-fn computes_on_another_thread_than_the_tasks() {
-    let rt = tasks_thread();
+fn computes_on_the_runtimes_blocking_pool() {
+    use std::sync::{Arc, Mutex};
+    // On a current-thread runtime, only the threads of its blocking pool
+    // are started by the runtime: the hook sees those, and no other.
+    let pool = Arc::new(Mutex::new(Vec::new()));
+    let seen = pool.clone();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .on_thread_start(move || {
+            seen.lock().unwrap().push(thread::current().id())
+        })
+        .build()
+        .unwrap();
     let (_, computed_on) = rt.block_on(checksum_elsewhere(vec![7; 100]));
-    assert_ne!(
-        computed_on,
-        thread::current().id(),
-        "the sum ran on the thread that runs the tasks"
+    assert_ne!(computed_on, thread::current().id(), "on the tasks' thread");
+    assert!(
+        pool.lock().unwrap().contains(&computed_on),
+        "the sum ran on a thread of its own, not on tokio's blocking pool"
     );
 }

@@ -36,9 +36,11 @@ fn other_tasks_run_while_it_sums() {
         other.abort();
         seen
     });
+    // One turn at each of the 100 yields (tokio's `yield_now` lets every
+    // other ready task run once); a little slack either way.
     assert!(
-        seen >= 50,
+        (90..=110).contains(&seen),
         "the other task ran {seen} times while the sum ran: it should run \
-         at each of the 100 yields"
+         once at each of the 100 yields"
     );
 }

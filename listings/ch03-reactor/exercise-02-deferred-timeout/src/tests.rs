@@ -36,6 +36,20 @@ fn stops_the_work_through_the_canceller() {
 }
 
 #[test]
+fn another_failure_in_time_stays_what_it_was() {
+    let timers = Timers::default();
+    let d = with_timeout(Deferred::new(), &timers, Duration::from_secs(60));
+    let failed = failure_of(&d);
+    d.errback(Failure("refused".into())).unwrap();
+    assert_eq!(*failed.borrow(), Some(Failure("refused".into())));
+    assert!(timers.timeout().is_none(), "the timer is still there");
+    let d = with_timeout(Deferred::new(), &timers, Duration::from_secs(60));
+    let failed = failure_of(&d);
+    d.cancel();
+    assert_eq!(*failed.borrow(), Some(Failure("cancelled".into())));
+}
+
+#[test]
 fn a_result_in_time_goes_through_and_cancels_the_timer() {
     let timers = Timers::default();
     let d = with_timeout(Deferred::new(), &timers, Duration::from_secs(60));

@@ -1,5 +1,7 @@
 use super::*;
-use std::task::Waker;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Wake, Waker};
 
 /// Pending `n` times (waking itself each time), then ready with `n`;
 /// panics if polled after that.
@@ -31,13 +33,29 @@ impl Future for Later {
     }
 }
 
-/// Polls `f` until it is ready; the output and the number of polls.
+/// Counts its wakes.
+#[derive(Default)]
+struct Wakes(AtomicUsize);
+
+impl Wake for Wakes {
+    fn wake(self: Arc<Self>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Polls `f` until it is ready; the output and the number of polls. Each
+/// `Pending` must come with a wake of the waker polled with, or the task
+/// would never be polled again.
 fn run<F: Future + Unpin>(mut f: F) -> (F::Output, u32) {
-    let mut cx = Context::from_waker(Waker::noop());
+    let wakes = Arc::new(Wakes::default());
+    let waker = Waker::from(wakes.clone());
+    let mut cx = Context::from_waker(&waker);
     for polls in 1..1000 {
         if let Poll::Ready(out) = Pin::new(&mut f).poll(&mut cx) {
             return (out, polls);
         }
+        let woken = wakes.0.swap(0, Ordering::SeqCst);
+        assert!(woken > 0, "Pending, and the task's waker was not woken");
     }
     panic!("not ready after 1000 polls");
 }

@@ -20,7 +20,6 @@ pub fn retry<T: 'static>(
 ) -> Deferred<T> {
     next(0, tries.max(1), Rc::new(attempt))
 }
-// ANCHOR_END: task
 
 /// Attempt `n`, with an errback that starts attempt `n + 1` while fewer
 /// than `tries` were made.
@@ -35,6 +34,7 @@ fn next<T: 'static>(
     }
     d
 }
+// ANCHOR_END: task
 
 fn main() {
     let d = retry(3, |n| {

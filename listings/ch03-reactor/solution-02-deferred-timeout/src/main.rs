@@ -25,21 +25,31 @@ pub fn with_timeout<T: 'static>(
     let timed_out = Rc::new(Cell::new(false));
     let (fire, flag) = (d.clone(), timed_out.clone());
     let id = timers.call_later(delay, move || {
-        flag.set(true);
-        fire.cancel(); // Runs the canceller, then fails the chain.
+        if !fire.has_fired() {
+            flag.set(true);
+            fire.cancel(); // Runs the canceller, then fails the chain.
+        }
     });
-    let (on_value, on_failure) = (timers.clone(), timers.clone());
+    // Weak: the timer holds `d`, whose steps must not hold the timers.
+    let queue = Rc::downgrade(&timers.0);
+    let cancel_timer = move || {
+        if let Some(queue) = queue.upgrade() {
+            Timers(queue).cancel(id);
+        }
+    };
+    let cancel_too = cancel_timer.clone();
     d.add_callbacks(
         move |v| {
-            on_value.cancel(id);
+            cancel_timer();
             Step::Value(v)
         },
         move |f| {
-            on_failure.cancel(id);
+            cancel_too();
             // Our cancel's failure, told apart from any other.
-            match timed_out.get() {
-                true => Step::Fail(Failure("timed out".into())),
-                false => Step::Fail(f),
+            if timed_out.get() {
+                Step::Fail(Failure("timed out".into()))
+            } else {
+                Step::Fail(f)
             }
         },
     );

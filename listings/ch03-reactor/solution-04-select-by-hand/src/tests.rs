@@ -1,5 +1,7 @@
 use super::*;
-use std::task::Waker;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Wake, Waker};
 
 /// Pending `n` times (waking itself each time), then ready with `n`.
 #[derive(Debug, PartialEq)]
@@ -17,12 +19,28 @@ impl Future for Later {
     }
 }
 
+/// Notes that it was woken.
+#[derive(Default)]
+struct Woken(AtomicBool);
+
+impl Wake for Woken {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Polls `f` until it is ready; each `Pending` must come with a wake of
+/// the waker polled with.
 fn run<F: Future + Unpin>(mut f: F) -> F::Output {
-    let mut cx = Context::from_waker(Waker::noop());
+    let woken = Arc::new(Woken::default());
+    let waker = Waker::from(woken.clone());
+    let mut cx = Context::from_waker(&waker);
     for _ in 0..1000 {
         if let Poll::Ready(out) = Pin::new(&mut f).poll(&mut cx) {
             return out;
         }
+        let was = woken.0.swap(false, Ordering::SeqCst);
+        assert!(was, "Pending, and the task's waker was not woken");
     }
     panic!("not ready after 1000 polls");
 }

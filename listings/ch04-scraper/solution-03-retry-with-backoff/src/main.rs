@@ -32,7 +32,7 @@ where
             Err(_) => {}
         }
         tokio::time::sleep(wait).await;
-        wait *= 2;
+        wait = wait.saturating_mul(2);
         n += 1;
     }
 }

@@ -32,7 +32,8 @@ where
             running.spawn(async move { (i, job.await) });
         }
         match running.join_next().await {
-            Some(finished) => done.push(finished.expect("a job panicked")),
+            Some(Ok(finished)) => done.push(finished),
+            Some(Err(e)) => std::panic::resume_unwind(e.into_panic()),
             None => return done,
         }
     }
