@@ -187,114 +187,256 @@ pub struct Figure<'a> {
 /// A named line: (x, median, min, max) at each point, in the plotted unit.
 pub type Line = (String, Vec<(f64, f64, f64, f64)>);
 
+/// One panel of a figure: its own axes and lines.
+pub struct Panel<'a> {
+    pub title: &'a str,
+    pub x_desc: &'a str,
+    pub y_desc: &'a str,
+    pub log_x: bool,
+    pub log_y: bool,
+    /// How the y axis's labels are written.
+    pub y_label: &'a dyn Fn(f64) -> String,
+    pub lines: Vec<Line>,
+}
+
 /// A line per series with min–max bars, in SVG, on a log y axis.
 pub fn figure(r: &Results, f: Figure, lines: Vec<Line>) -> String {
+    let unit = r.unit;
+    let label = move |v: f64| fmt_value(unit, v);
+    let panel = Panel {
+        title: f.title,
+        x_desc: f.x_desc,
+        y_desc: f.y_desc,
+        log_x: f.log_x,
+        log_y: true,
+        y_label: &label,
+        lines,
+    };
+    panels(r, vec![panel], f.note)
+}
+
+/// Panels one above the other, each a line per series with min–max bars,
+/// and a note under them. Each series has its own colour and its own
+/// marker (a filled circle, a triangle, a cross, an open circle, a filled
+/// square, an open square), so that up to six lines can be told apart
+/// without colour.
+pub fn panels(r: &Results, panels: Vec<Panel>, note: &str) -> String {
+    const PANEL: u32 = 430;
     let mut svg = String::new();
     {
-        let root =
-            SVGBackend::with_string(&mut svg, (760, 460)).into_drawing_area();
+        let height = PANEL * panels.len() as u32 + 44;
+        let root = SVGBackend::with_string(&mut svg, (760, height))
+            .into_drawing_area();
         root.fill(&WHITE).unwrap();
-        let (plot, foot) = root.split_vertically(430);
-        let all = lines.iter().flat_map(|(_, v)| v.iter());
-        let (mut x0, mut x1, mut y0, mut y1) =
-            (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-        for &(x, _, lo, hi) in all {
-            x0 = x0.min(x);
-            x1 = x1.max(x);
-            y0 = y0.min(lo);
-            y1 = y1.max(hi);
+        let (plot, foot) = root.split_vertically(height - 44);
+        let areas = plot.split_evenly((panels.len(), 1));
+        // A series keeps its colour and marker from panel to panel.
+        let palette = r.series();
+        for (panel, area) in panels.iter().zip(areas.iter()) {
+            draw_panel(area, panel, &palette);
         }
-        // Headroom above the data for the legend.
-        let (y0, y1) = (y0 / 1.5, y1 * 12.0);
-        let mut chart = ChartBuilder::on(&plot);
-        chart
-            .caption(f.title, ("sans-serif", 18))
-            .margin(12)
-            .margin_right(40)
-            .x_label_area_size(40)
-            .y_label_area_size(80);
-        let unit = r.unit;
-        let ylab = move |v: &f64| fmt_value(unit, *v);
-        macro_rules! draw {
-            ($chart:expr) => {{
-                let mut chart = $chart;
-                chart
-                    .configure_mesh()
-                    .x_desc(f.x_desc)
-                    .y_desc(f.y_desc)
-                    .y_label_formatter(&ylab)
-                    .x_labels(if f.log_x { 10 } else { 5 })
-                    .x_label_formatter(&|v| format!("{v:.0}"))
-                    .draw()
-                    .unwrap();
-                for (i, (name, pts)) in lines.iter().enumerate() {
-                    let c = COLORS[i % COLORS.len()];
-                    chart
-                        .draw_series(LineSeries::new(
-                            pts.iter().map(|&(x, m, _, _)| (x, m)),
-                            c.stroke_width(2),
-                        ))
-                        .unwrap()
-                        .label(name.as_str())
-                        .legend(move |(x, y)| {
-                            PathElement::new(
-                                vec![(x, y), (x + 18, y)],
-                                c.stroke_width(2),
-                            )
-                        });
-                    chart
-                        .draw_series(pts.iter().map(|&(x, m, _, _)| {
-                            Circle::new((x, m), 3, c.filled())
-                        }))
-                        .unwrap();
-                    chart
-                        .draw_series(pts.iter().map(|&(x, _, lo, hi)| {
-                            PathElement::new(
-                                vec![(x, lo), (x, hi)],
-                                c.stroke_width(1),
-                            )
-                        }))
-                        .unwrap();
-                }
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperLeft)
-                    .background_style(WHITE.mix(0.85))
-                    .border_style(BLACK)
-                    .label_font(("sans-serif", 12))
-                    .draw()
-                    .unwrap();
-            }};
+        // Two lines, so that a long machine description is not cut.
+        let style = ("sans-serif", 11).into_font().color(&BLACK.mix(0.8));
+        let lines = [r.machine.describe(), format!("mode {} · {note}", r.mode)];
+        for (i, line) in lines.iter().enumerate() {
+            foot.draw(&Text::new(
+                line.as_str(),
+                (12, 6 + 16 * i as i32),
+                style.clone(),
+            ))
+            .unwrap();
         }
-        if f.log_x {
-            draw!(
-                chart
-                    .build_cartesian_2d(
-                        (x0..x1).log_scale(),
-                        (y0..y1).log_scale()
-                    )
-                    .unwrap()
-            );
-        } else {
-            let pad = (x1 - x0).max(1.0) * 0.05;
-            draw!(
-                chart
-                    .build_cartesian_2d(
-                        (x0 - pad)..(x1 + pad),
-                        (y0..y1).log_scale()
-                    )
-                    .unwrap()
-            );
-        }
-        foot.draw(&Text::new(
-            format!("{} · mode {} · {}", r.machine.describe(), r.mode, f.note),
-            (12, 8),
-            ("sans-serif", 11).into_font().color(&BLACK.mix(0.8)),
-        ))
-        .unwrap();
         root.present().unwrap();
     }
     format!("{}\n{svg}", header(&r.bench))
+}
+
+fn draw_panel(
+    area: &DrawingArea<SVGBackend, plotters::coord::Shift>,
+    f: &Panel,
+    palette: &[String],
+) {
+    // A line named after a series takes that series' place in the
+    // palette; any other line takes the next place after the series'.
+    let mut extra = palette.len();
+    let styles: Vec<usize> = f
+        .lines
+        .iter()
+        .map(|(name, _)| match palette.iter().position(|s| s == name) {
+            Some(i) => i,
+            None => {
+                extra += 1;
+                extra - 1
+            }
+        })
+        .collect();
+    let all = f.lines.iter().flat_map(|(_, v)| v.iter());
+    let (mut x0, mut x1, mut y0, mut y1) =
+        (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for &(x, _, lo, hi) in all {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(lo);
+        y1 = y1.max(hi);
+    }
+    // Headroom above the data for the legend.
+    let (y0, y1) = if f.log_y {
+        (y0 / 1.5, y1 * 40.0)
+    } else {
+        (0.0, y1 * 1.6)
+    };
+    let mut chart = ChartBuilder::on(area);
+    chart
+        .caption(f.title, ("sans-serif", 18))
+        .margin(12)
+        .margin_right(40)
+        .x_label_area_size(40)
+        .y_label_area_size(80);
+    let ylab = |v: &f64| (f.y_label)(*v);
+    macro_rules! draw {
+        ($chart:expr) => {{
+            let mut chart = $chart;
+            chart
+                .configure_mesh()
+                .x_desc(f.x_desc)
+                .y_desc(f.y_desc)
+                .y_label_formatter(&ylab)
+                .x_labels(if f.log_x { 10 } else { 5 })
+                .x_label_formatter(&|v| format!("{v:.0}"))
+                .draw()
+                .unwrap();
+            for ((name, pts), &i) in f.lines.iter().zip(&styles) {
+                let c = COLORS[i % COLORS.len()];
+                let line = chart
+                    .draw_series(LineSeries::new(
+                        pts.iter().map(|&(x, m, _, _)| (x, m)),
+                        c.stroke_width(2),
+                    ))
+                    .unwrap()
+                    .label(name.as_str());
+                let stroke = c.stroke_width(2);
+                let at = move |(x, y): (i32, i32)| {
+                    EmptyElement::at((x + 9, y))
+                        + PathElement::new(vec![(-9, 0), (9, 0)], stroke)
+                };
+                let dots = pts.iter().map(|&(x, m, _, _)| (x, m));
+                match i % 6 {
+                    0 => {
+                        line.legend(move |p| {
+                            at(p) + Circle::new((0, 0), 4, c.filled())
+                        });
+                        chart
+                            .draw_series(
+                                dots.map(|p| Circle::new(p, 4, c.filled())),
+                            )
+                            .unwrap();
+                    }
+                    1 => {
+                        line.legend(move |p| {
+                            at(p) + TriangleMarker::new((0, 0), 5, c.filled())
+                        });
+                        chart
+                            .draw_series(
+                                dots.map(|p| {
+                                    TriangleMarker::new(p, 5, c.filled())
+                                }),
+                            )
+                            .unwrap();
+                    }
+                    2 => {
+                        line.legend(move |p| {
+                            at(p) + Cross::new((0, 0), 4, stroke)
+                        });
+                        chart
+                            .draw_series(dots.map(|p| Cross::new(p, 4, stroke)))
+                            .unwrap();
+                    }
+                    3 => {
+                        line.legend(move |p| {
+                            at(p)
+                                + Circle::new((0, 0), 4, WHITE.filled())
+                                + Circle::new((0, 0), 4, stroke)
+                        });
+                        chart
+                            .draw_series(dots.map(|p| {
+                                EmptyElement::at(p)
+                                    + Circle::new((0, 0), 4, WHITE.filled())
+                                    + Circle::new((0, 0), 4, stroke)
+                            }))
+                            .unwrap();
+                    }
+                    4 => {
+                        let square = move || {
+                            Rectangle::new([(-4, -4), (4, 4)], c.filled())
+                        };
+                        line.legend(move |p| at(p) + square());
+                        chart
+                            .draw_series(
+                                dots.map(|p| EmptyElement::at(p) + square()),
+                            )
+                            .unwrap();
+                    }
+                    _ => {
+                        let open = move || {
+                            Rectangle::new([(-4, -4), (4, 4)], WHITE.filled())
+                        };
+                        let edge =
+                            move || Rectangle::new([(-4, -4), (4, 4)], stroke);
+                        line.legend(move |p| at(p) + open() + edge());
+                        chart
+                            .draw_series(
+                                dots.map(|p| {
+                                    EmptyElement::at(p) + open() + edge()
+                                }),
+                            )
+                            .unwrap();
+                    }
+                }
+                chart
+                    .draw_series(pts.iter().map(|&(x, _, lo, hi)| {
+                        PathElement::new(
+                            vec![(x, lo), (x, hi)],
+                            c.stroke_width(1),
+                        )
+                    }))
+                    .unwrap();
+            }
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 12))
+                .draw()
+                .unwrap();
+        }};
+    }
+    let pad = (x1 - x0).max(1.0) * 0.05;
+    match (f.log_x, f.log_y) {
+        (true, true) => draw!(
+            chart
+                .build_cartesian_2d((x0..x1).log_scale(), (y0..y1).log_scale())
+                .unwrap()
+        ),
+        (true, false) => draw!(
+            chart
+                .build_cartesian_2d((x0..x1).log_scale(), y0..y1)
+                .unwrap()
+        ),
+        (false, true) => draw!(
+            chart
+                .build_cartesian_2d(
+                    (x0 - pad)..(x1 + pad),
+                    (y0..y1).log_scale()
+                )
+                .unwrap()
+        ),
+        (false, false) => draw!(
+            chart
+                .build_cartesian_2d((x0 - pad)..(x1 + pad), y0..y1)
+                .unwrap()
+        ),
+    }
 }
 
 /// The main figure of every series as a line; `per_x` divides by x.

@@ -356,7 +356,7 @@ fn render(r: &Results) -> Vec<(&'static str, String)> {
             x_desc: "threads (or tasks)",
             y_desc: "time per increment",
             log_x: true,
-            note: "dots: median; bars: min–max over the samples",
+            note: "marks: median; bars: min–max over the samples",
         },
         counting,
     );

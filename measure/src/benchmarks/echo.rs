@@ -23,7 +23,10 @@ mod tokio_echo;
 
 use crate::bench::{Bench, Child, Mode};
 use crate::claim::{Bound, Claim, medians};
-use crate::render::{Figure, figure, footer, header, series_lines, spread};
+use crate::render::panels as panels_figure;
+use crate::render::{
+    Line, Panel, fmt_value, footer, header, series_lines, spread,
+};
 use crate::results::{Machine, Metric, Point, Results, Unit};
 use std::fmt::Write as _;
 use std::io;
@@ -350,17 +353,45 @@ fn echo_table(r: &Results) -> String {
 }
 
 fn render(r: &Results) -> Vec<(&'static str, String)> {
-    let figure = figure(
-        r,
-        Figure {
-            title: "Echo: messages per second by number of connections",
+    let p99: Vec<Line> = r
+        .series()
+        .into_iter()
+        .map(|s| {
+            let pts: Vec<_> = r
+                .xs()
+                .into_iter()
+                .filter_map(|x| {
+                    let p = r.metric(&s, P99, x)?;
+                    Some((x as f64, p.median(), p.min(), p.max()))
+                })
+                .collect();
+            (s, pts)
+        })
+        .collect();
+    let rate = |v: f64| fmt_value(Unit::MsgPerSec, v);
+    let time = |v: f64| fmt_value(Unit::Ns, v);
+    let panels = vec![
+        Panel {
+            title: "Messages per second, by number of connections",
             x_desc: "connections",
             y_desc: "messages per second",
             log_x: true,
-            note: "dots: median; bars: min–max over the runs",
+            log_y: false,
+            y_label: &rate,
+            lines: series_lines(r, false),
         },
-        series_lines(r, false),
-    );
+        Panel {
+            title: "99th-percentile round trip, by number of connections",
+            x_desc: "connections",
+            y_desc: "round trip, p99",
+            log_x: true,
+            log_y: true,
+            y_label: &time,
+            lines: p99,
+        },
+    ];
+    let figure =
+        panels_figure(r, panels, "marks: median; bars: min–max over the runs");
     vec![("echo.md", echo_table(r)), ("echo.svg", figure)]
 }
 

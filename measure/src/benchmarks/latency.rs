@@ -224,7 +224,7 @@ fn render(r: &Results) -> Vec<(&'static str, String)> {
             x_desc: "busy threads spinning beside the server",
             y_desc: "delay",
             log_x: false,
-            note: "dots: median over runs; bars: min–max over runs",
+            note: "marks: median over runs; bars: min–max over runs",
         },
         lines,
     );

@@ -20,7 +20,7 @@ mod tokio_scraper;
 use crate::bench::{Bench, Mode};
 use crate::claim::{Bound, Claim, medians};
 use crate::render::spread;
-use crate::render::{Figure, Line, fmt_value, footer, header, series_lines};
+use crate::render::{Line, Panel, fmt_value, footer, header, series_lines};
 use crate::results::{Machine, Metric, Point, Results, Unit};
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -216,25 +216,21 @@ fn measure(mode: Mode) -> Results {
 fn scraper_table(r: &Results) -> String {
     let mut t = header(&r.bench);
     t.push_str("\n\n");
-    let series = r.series();
+    let xs = r.xs();
     let v = |ns: f64| fmt_value(Unit::Ns, ns).replace(' ', "&nbsp;");
-    // The wall times (`metric` None), with the limits, or the CPU times.
+    // One row per scraper, one column per n: the table stays four numbers
+    // wide, whatever the number of scrapers.
     let table = |t: &mut String, metric: Option<Metric>| {
-        let limits = metric.is_none();
-        let extra = if limits {
-            " 2 × latency | 2n × latency |"
-        } else {
-            ""
-        };
-        let _ = writeln!(t, "| n | {} |{extra}", series.join(" | "));
-        let columns = series.len() + if limits { 2 } else { 0 };
-        let _ = writeln!(t, "|---:|{}", "---:|".repeat(columns));
-        for x in r.xs() {
-            let mut row = format!("| {x} |");
-            for s in &series {
+        let heads: Vec<String> =
+            xs.iter().map(|x| format!("n = {x}")).collect();
+        let _ = writeln!(t, "| scraper | {} |", heads.join(" | "));
+        let _ = writeln!(t, "|---|{}", "---:|".repeat(xs.len()));
+        for s in r.series() {
+            let mut row = format!("| {s} |");
+            for &x in &xs {
                 let point = match metric {
-                    None => r.point(s, x),
-                    Some(m) => r.metric(s, m, x),
+                    None => r.point(&s, x),
+                    Some(m) => r.metric(&s, m, x),
                 };
                 let cell = match point {
                     Some(p) => spread(r.unit, p, 1.0),
@@ -242,17 +238,17 @@ fn scraper_table(r: &Results) -> String {
                 };
                 let _ = write!(row, " {cell} |");
             }
-            if limits {
-                let n = x as f64;
-                let _ = write!(
-                    row,
-                    " {} | {} |",
-                    v(2.0 * lat()),
-                    v(2.0 * n * lat())
-                );
-            }
             row.push('\n');
             t.push_str(&row);
+        }
+        if metric.is_none() {
+            let limit = |name: &str, f: &dyn Fn(f64) -> f64| {
+                let cells: Vec<String> =
+                    xs.iter().map(|&x| v(f(x as f64))).collect();
+                format!("| *{name}* | {} |\n", cells.join(" | "))
+            };
+            t.push_str(&limit("limit: 2 × latency", &|_| 2.0 * lat()));
+            t.push_str(&limit("limit: 2n × latency", &|n| 2.0 * n * lat()));
         }
     };
     t.push_str("Wall time of a whole run:\n\n");
@@ -267,32 +263,84 @@ fn scraper_table(r: &Results) -> String {
 }
 
 fn render(r: &Results) -> Vec<(&'static str, String)> {
-    // Wall times only: the CPU time stays in the table.
-    let mut lines: Vec<Line> = series_lines(r, false);
     let lat = lat();
-    let xs = r.xs();
-    let flat = xs
-        .iter()
-        .map(|&x| (x as f64, 2.0 * lat, 2.0 * lat, 2.0 * lat));
-    lines.push(("limit: two round trips, 2 × latency".into(), flat.collect()));
-    let linear = xs.iter().map(|&x| {
+    let concurrent: Vec<Line> = series_lines(r, false)
+        .into_iter()
+        .filter(|(s, _)| s != SEQUENTIAL && s != TOKIO_DEFAULT)
+        .map(|(s, pts)| {
+            let per = |v: f64| v / (2.0 * lat);
+            let pts = pts
+                .iter()
+                .map(|&(x, m, lo, hi)| (x, per(m), per(lo), per(hi)));
+            (s, pts.collect())
+        })
+        .collect();
+    let mut sequential: Vec<Line> = series_lines(r, false)
+        .into_iter()
+        .filter(|(s, _)| s == SEQUENTIAL || s == TOKIO_DEFAULT)
+        .collect();
+    let linear = r.xs().into_iter().map(|x| {
         let v = 2.0 * x as f64 * lat;
         (x as f64, v, v, v)
     });
-    lines.push((
+    sequential.push((
         "2n downloads in a row, 2n × latency".into(),
         linear.collect(),
     ));
-    let figure = crate::render::figure(
-        r,
-        Figure {
-            title: "Wall time to scrape n planets (50 ms per response)",
+    let waves = r.xs().into_iter().filter(|&x| x > 100).map(|x| {
+        // Ten waves of 100 planets at 1000: x / 100 waves of 2 round trips.
+        let v = 2.0 * (x as f64 / 100.0).ceil() * lat;
+        (x as f64, v, v, v)
+    });
+    sequential
+        .push(("n / 100 waves of two round trips".into(), waves.collect()));
+    let cpu: Vec<Line> = r
+        .series()
+        .into_iter()
+        .map(|s| {
+            let pts = r.xs().into_iter().filter_map(|x| {
+                let p = r.metric(&s, CPU, x)?;
+                Some((x as f64, p.median(), p.min(), p.max()))
+            });
+            let pts = pts.collect();
+            (s, pts)
+        })
+        .collect();
+    let ratio = |v: f64| format!("{v:.1}×");
+    let time = |v: f64| fmt_value(Unit::Ns, v);
+    let panels = vec![
+        Panel {
+            title: "All planets at once: wall time, in round trips (1× is the least possible)",
             x_desc: "n planets",
-            y_desc: "wall time",
+            y_desc: "wall time ÷ (2 × 50 ms)",
             log_x: true,
-            note: "dots: median; bars: min–max over the runs",
+            log_y: false,
+            y_label: &ratio,
+            lines: concurrent,
         },
-        lines,
+        Panel {
+            title: "Sequential, and tokio with its default bound of 100 planets at a time",
+            x_desc: "n planets",
+            y_desc: "wall time (s)",
+            log_x: true,
+            log_y: true,
+            y_label: &time,
+            lines: sequential,
+        },
+        Panel {
+            title: "CPU time of the whole process (scraper and server) during a run",
+            x_desc: "n planets",
+            y_desc: "CPU time",
+            log_x: true,
+            log_y: false,
+            y_label: &time,
+            lines: cpu,
+        },
+    ];
+    let figure = crate::render::panels(
+        r,
+        panels,
+        "marks: median; bars: min–max over the runs",
     );
     vec![("scraper.md", scraper_table(r)), ("scraper.svg", figure)]
 }

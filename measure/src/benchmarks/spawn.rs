@@ -124,7 +124,7 @@ fn render(r: &Results) -> Vec<(&'static str, String)> {
                     x_desc: "N started, then waited for",
                     y_desc: "time per thread, task or job",
                     log_x: true,
-                    note: "dots: median; bars: min–max over the samples",
+                    note: "marks: median; bars: min–max over the samples",
                 },
                 series_lines(r, true),
             ),
