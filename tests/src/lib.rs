@@ -6,6 +6,7 @@ pub mod copy_out;
 pub mod exercises;
 pub mod expand;
 pub mod layout;
+pub mod links;
 pub mod outputs;
 pub mod pattern;
 pub mod rules;

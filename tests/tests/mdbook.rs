@@ -133,7 +133,8 @@ fn expansion_matches_mdbook_on_edge_cases() {
     assert_eq!(chapters, 3);
 }
 
-/// `mdbook build` renders the book without a single warning or error.
+/// `mdbook build` renders the book without a single warning or error, and
+/// every link inside the rendered book resolves (`book_tests::links`).
 #[test]
 fn mdbook_build_is_clean() {
     use std::sync::{Arc, Mutex};
@@ -167,4 +168,10 @@ fn mdbook_build_is_clean() {
     assert!(result.is_ok(), "mdbook build failed: {result:?}\n{logged}");
     assert!(logged.is_empty(), "mdbook build logged:\n{logged}");
     assert!(out.path().join("ch01-02-losing-updates.html").is_file());
+    let broken = book_tests::links::broken(out.path());
+    assert!(
+        broken.is_empty(),
+        "links in the rendered book that go nowhere:\n{}",
+        broken.join("\n")
+    );
 }
