@@ -196,10 +196,15 @@ pub struct Panel<'a> {
     pub log_y: bool,
     /// How the y axis's labels are written.
     pub y_label: &'a dyn Fn(f64) -> String,
+    /// What was measured: a marker at each median, a bar over min–max.
     pub lines: Vec<Line>,
+    /// What was not measured but computed, a limit say: a dashed grey
+    /// line under the data, with no marker.
+    pub limits: Vec<(String, Vec<(f64, f64)>)>,
 }
 
-/// A line per series with min–max bars, in SVG, on a log y axis.
+/// A line per series with a marker at each median and min–max bars, in
+/// SVG, on a log y axis.
 pub fn figure(r: &Results, f: Figure, lines: Vec<Line>) -> String {
     let unit = r.unit;
     let label = move |v: f64| fmt_value(unit, v);
@@ -211,15 +216,16 @@ pub fn figure(r: &Results, f: Figure, lines: Vec<Line>) -> String {
         log_y: true,
         y_label: &label,
         lines,
+        limits: Vec::new(),
     };
     panels(r, vec![panel], f.note)
 }
 
 /// Panels one above the other, each a line per series with min–max bars,
-/// and a note under them. Each series has its own colour and its own
-/// marker (a filled circle, a triangle, a cross, an open circle, a filled
-/// square, an open square), so that up to six lines can be told apart
-/// without colour.
+/// and a note under them in two lines. Each series has its own colour and
+/// its own marker (a filled circle, a triangle, a cross, an open circle, a
+/// filled square, an open square), so that up to six lines can be told
+/// apart without colour; limits are dashed grey lines without markers.
 pub fn panels(r: &Results, panels: Vec<Panel>, note: &str) -> String {
     const PANEL: u32 = 430;
     let mut svg = String::new();
@@ -270,15 +276,23 @@ fn draw_panel(
             }
         })
         .collect();
-    let all = f.lines.iter().flat_map(|(_, v)| v.iter());
+    let measured = f.lines.iter().flat_map(|(_, v)| v.iter().copied());
+    let limits = f.limits.iter().flat_map(|(_, v)| v.iter());
+    let all = measured.chain(limits.map(|&(x, y)| (x, y, y, y)));
     let (mut x0, mut x1, mut y0, mut y1) =
         (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for &(x, _, lo, hi) in all {
+    for (x, _, lo, hi) in all {
         x0 = x0.min(x);
         x1 = x1.max(x);
         y0 = y0.min(lo);
         y1 = y1.max(hi);
     }
+    assert!(x0 <= x1, "{}: a panel with nothing to draw", f.title);
+    assert!(
+        !f.log_y || y0 > 0.0,
+        "{}: a value of 0 or less on a logarithmic axis",
+        f.title
+    );
     // Headroom above the data for the legend.
     let (y0, y1) = if f.log_y {
         (y0 / 1.5, y1 * 40.0)
@@ -305,7 +319,30 @@ fn draw_panel(
                 .x_label_formatter(&|v| format!("{v:.0}"))
                 .draw()
                 .unwrap();
+            // Limits: dashed grey, each with its own dash, under the data.
+            for (k, (name, pts)) in f.limits.iter().enumerate() {
+                let grey = BLACK.mix(0.55).stroke_width(2);
+                let (dash, gap) = [(6, 4), (2, 3), (10, 3)][k % 3];
+                chart
+                    .draw_series(DashedLineSeries::new(
+                        pts.iter().copied(),
+                        dash,
+                        gap,
+                        grey,
+                    ))
+                    .unwrap()
+                    .label(name.as_str())
+                    .legend(move |(x, y)| {
+                        plotters::element::DashedPathElement::new(
+                            vec![(x, y), (x + 18, y)],
+                            dash,
+                            gap,
+                            grey,
+                        )
+                    });
+            }
             for ((name, pts), &i) in f.lines.iter().zip(&styles) {
+                assert!(i < 6, "{}: more than six markers", f.title);
                 let c = COLORS[i % COLORS.len()];
                 let line = chart
                     .draw_series(LineSeries::new(
@@ -352,17 +389,14 @@ fn draw_panel(
                             .unwrap();
                     }
                     3 => {
+                        // Hollow: what is under it stays visible.
                         line.legend(move |p| {
-                            at(p)
-                                + Circle::new((0, 0), 4, WHITE.filled())
-                                + Circle::new((0, 0), 4, stroke)
+                            at(p) + Circle::new((0, 0), 4, stroke)
                         });
                         chart
-                            .draw_series(dots.map(|p| {
-                                EmptyElement::at(p)
-                                    + Circle::new((0, 0), 4, WHITE.filled())
-                                    + Circle::new((0, 0), 4, stroke)
-                            }))
+                            .draw_series(
+                                dots.map(|p| Circle::new(p, 4, stroke)),
+                            )
                             .unwrap();
                     }
                     4 => {
@@ -377,17 +411,12 @@ fn draw_panel(
                             .unwrap();
                     }
                     _ => {
-                        let open = move || {
-                            Rectangle::new([(-4, -4), (4, 4)], WHITE.filled())
-                        };
                         let edge =
                             move || Rectangle::new([(-4, -4), (4, 4)], stroke);
-                        line.legend(move |p| at(p) + open() + edge());
+                        line.legend(move |p| at(p) + edge());
                         chart
                             .draw_series(
-                                dots.map(|p| {
-                                    EmptyElement::at(p) + open() + edge()
-                                }),
+                                dots.map(|p| EmptyElement::at(p) + edge()),
                             )
                             .unwrap();
                     }

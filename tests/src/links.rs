@@ -1,8 +1,11 @@
 //! Every link inside the rendered book resolves: each `href` and `src` of
-//! a built HTML page that points inside the book names a file that exists,
-//! and each `#fragment` names an element of that page (an `id`, or an `<a
-//! name>`). Links that leave the book (a scheme such as `https:`) are not
-//! followed: nothing here needs the network.
+//! a built HTML page (`<a>`, `<img>`, `<link>`, `<script>`, `<iframe>`)
+//! that points inside the book names a file that exists (a folder, its
+//! `index.html`), and each `#fragment` of a link to a page names an element
+//! of that page (an `id`, or an `<a name>`; `#top` always does). A path
+//! that starts with `/` is taken from the book's root. Links that leave
+//! the book (a scheme such as `https:`) are not followed: nothing here
+//! needs the network.
 
 use scraper::{Html, Selector};
 use std::collections::{BTreeMap, BTreeSet};
@@ -65,7 +68,10 @@ pub fn broken(dir: &Path) -> Vec<String> {
     }
     let ids: BTreeMap<&PathBuf, BTreeSet<String>> =
         parsed.iter().map(|(p, h)| (p, ids_of(h))).collect();
-    let linked = Selector::parse("a[href], img[src]").unwrap();
+    let linked = Selector::parse(
+        "a[href], img[src], link[href], script[src], iframe[src]",
+    )
+    .unwrap();
     let mut problems = Vec::new();
     for (page, html) in &parsed {
         let here = page.parent().unwrap_or(Path::new(""));
@@ -88,11 +94,13 @@ pub fn broken(dir: &Path) -> Vec<String> {
                 Some((p, f)) => (p, Some(f)),
                 None => (link, None),
             };
-            let path = path.split('?').next().unwrap_or("");
+            let path = percent_decode(path.split('?').next().unwrap_or(""));
             let target = if path.is_empty() {
                 Some(page.clone())
+            } else if let Some(from_root) = path.strip_prefix('/') {
+                join(Path::new(""), from_root)
             } else {
-                join(here, path)
+                join(here, &path)
             };
             let Some(target) = target else {
                 problems.push(format!(
@@ -101,7 +109,12 @@ pub fn broken(dir: &Path) -> Vec<String> {
                 ));
                 continue;
             };
-            if !dir.join(&target).exists() {
+            let target = if dir.join(&target).is_dir() {
+                target.join("index.html")
+            } else {
+                target
+            };
+            if !dir.join(&target).is_file() {
                 problems.push(format!(
                     "{}: `{link}`: no {}",
                     page.display(),
@@ -114,7 +127,10 @@ pub fn broken(dir: &Path) -> Vec<String> {
             };
             let decoded = percent_decode(fragment);
             match ids.get(&target) {
-                Some(known) if known.contains(&decoded) => {}
+                Some(known)
+                    if known.contains(fragment)
+                        || known.contains(&decoded)
+                        || decoded.eq_ignore_ascii_case("top") => {}
                 Some(_) => problems.push(format!(
                     "{}: `{link}`: {} has no element `{decoded}`",
                     page.display(),
@@ -169,15 +185,22 @@ mod tests {
                <a href="https://example.com/x">out</a><img src="i.svg">
                <a href="b.html#nowhere">bad anchor</a>
                <a href="missing.html">bad page</a><img src="gone.svg">
-               <a href="b.html#caf%C3%A9">ok, escaped</a>"##,
+               <a href="b.html#caf%C3%A9">ok, escaped</a>
+               <a href="/sub/c.html#top">ok, from the root</a>
+               <a href="sub/">ok, a folder</a><a href="my%20page.html">ok</a>
+               <link href="style.css"><script src="gone.js"></script>"##,
         );
         write("b.html", r#"<p id="there"></p><p id="café"></p>"#);
         write("sub/c.html", r##"<a href="../a.html#here">ok</a>"##);
         write("i.svg", "<svg/>");
+        write("sub/index.html", "");
+        write("my page.html", "");
+        write("style.css", "");
         let problems = broken(dir.path());
-        assert_eq!(problems.len(), 3, "{problems:#?}");
+        assert_eq!(problems.len(), 4, "{problems:#?}");
         assert!(problems[0].contains("#nowhere"), "{problems:#?}");
         assert!(problems[1].contains("missing.html"), "{problems:#?}");
         assert!(problems[2].contains("gone.svg"), "{problems:#?}");
+        assert!(problems[3].contains("gone.js"), "{problems:#?}");
     }
 }

@@ -379,6 +379,7 @@ fn render(r: &Results) -> Vec<(&'static str, String)> {
             log_y: false,
             y_label: &rate,
             lines: series_lines(r, false),
+            limits: Vec::new(),
         },
         Panel {
             title: "99th-percentile round trip, by number of connections",
@@ -388,6 +389,7 @@ fn render(r: &Results) -> Vec<(&'static str, String)> {
             log_y: true,
             y_label: &time,
             lines: p99,
+            limits: Vec::new(),
         },
     ];
     let figure =

@@ -211,8 +211,8 @@ fn measure(mode: Mode) -> Results {
     )
 }
 
-/// Two tables: the wall times, with the two limits beside them, then
-/// the CPU times, each series named once in its column.
+/// Two tables, a row per scraper and a column per n: the wall times, with
+/// the two limits in the last rows, then the CPU times.
 fn scraper_table(r: &Results) -> String {
     let mut t = header(&r.bench);
     t.push_str("\n\n");
@@ -275,25 +275,27 @@ fn render(r: &Results) -> Vec<(&'static str, String)> {
             (s, pts.collect())
         })
         .collect();
-    let mut sequential: Vec<Line> = series_lines(r, false)
+    let sequential: Vec<Line> = series_lines(r, false)
         .into_iter()
         .filter(|(s, _)| s == SEQUENTIAL || s == TOKIO_DEFAULT)
         .collect();
-    let linear = r.xs().into_iter().map(|x| {
-        let v = 2.0 * x as f64 * lat;
-        (x as f64, v, v, v)
+    let bound = tokio_scraper::Limits::default().concurrent;
+    let linear = r.xs().into_iter().map(|x| (x as f64, 2.0 * x as f64 * lat));
+    let bounded = r.xs().into_iter().filter(|&x| x > bound as u64).map(|x| {
+        // No more than `bound` planets in flight, each two round trips
+        // long: at least ⌈n / bound⌉ × two round trips.
+        (x as f64, 2.0 * (x as f64 / bound as f64).ceil() * lat)
     });
-    sequential.push((
-        "2n downloads in a row, 2n × latency".into(),
-        linear.collect(),
-    ));
-    let waves = r.xs().into_iter().filter(|&x| x > 100).map(|x| {
-        // Ten waves of 100 planets at 1000: x / 100 waves of 2 round trips.
-        let v = 2.0 * (x as f64 / 100.0).ceil() * lat;
-        (x as f64, v, v, v)
-    });
-    sequential
-        .push(("n / 100 waves of two round trips".into(), waves.collect()));
+    let limits = vec![
+        (
+            "limit: 2n × latency (2n downloads in a row)".to_string(),
+            linear.collect(),
+        ),
+        (
+            format!("limit: ⌈n / {bound}⌉ × 2 × latency ({bound} in flight)"),
+            bounded.collect(),
+        ),
+    ];
     let cpu: Vec<Line> = r
         .series()
         .into_iter()
@@ -310,22 +312,24 @@ fn render(r: &Results) -> Vec<(&'static str, String)> {
     let time = |v: f64| fmt_value(Unit::Ns, v);
     let panels = vec![
         Panel {
-            title: "All planets at once: wall time, in round trips (1× is the least possible)",
+            title: "All planets at once: wall time in units of 2 × 50 ms (1× is the least)",
             x_desc: "n planets",
             y_desc: "wall time ÷ (2 × 50 ms)",
             log_x: true,
             log_y: false,
             y_label: &ratio,
             lines: concurrent,
+            limits: Vec::new(),
         },
         Panel {
-            title: "Sequential, and tokio with its default bound of 100 planets at a time",
+            title: "Sequential, and tokio with its default bound on planets in flight",
             x_desc: "n planets",
-            y_desc: "wall time (s)",
+            y_desc: "wall time",
             log_x: true,
             log_y: true,
             y_label: &time,
             lines: sequential,
+            limits,
         },
         Panel {
             title: "CPU time of the whole process (scraper and server) during a run",
@@ -335,6 +339,7 @@ fn render(r: &Results) -> Vec<(&'static str, String)> {
             log_y: false,
             y_label: &time,
             lines: cpu,
+            limits: Vec::new(),
         },
     ];
     let figure = crate::render::panels(
@@ -407,7 +412,7 @@ fn claims() -> Vec<Claim> {
         Claim {
             text: "With 1000 planets and its default bound of 100 planets at \
                    a time, the tokio scraper took {ratio} times the time of \
-                   ten waves of two round trips (20 × latency), the least \
+                   ten times two round trips (20 × latency), the least \
                    that bound allows",
             bound: Bound::Between(1.0, 1.5),
             ratio: |r| {
