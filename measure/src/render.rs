@@ -468,6 +468,24 @@ fn draw_panel(
     }
 }
 
+/// Another metric of every series as a line, where it was measured.
+pub fn metric_lines(r: &Results, metric: crate::results::Metric) -> Vec<Line> {
+    r.series()
+        .into_iter()
+        .map(|s| {
+            let pts: Vec<_> = r
+                .xs()
+                .into_iter()
+                .filter_map(|x| {
+                    let p = r.metric(&s, metric, x)?;
+                    Some((x as f64, p.median(), p.min(), p.max()))
+                })
+                .collect();
+            (s, pts)
+        })
+        .collect()
+}
+
 /// The main figure of every series as a line; `per_x` divides by x.
 pub fn series_lines(r: &Results, per_x: bool) -> Vec<Line> {
     r.series()

@@ -11,7 +11,7 @@
 //! solution is also a member of the workspace, so `cargo test` runs its
 //! tests with every other listing's.
 
-use crate::{cargo, copy_listing, root, run_with_timeout, target_dir};
+use crate::{cargo_in_copy, root};
 use std::fs;
 use std::path::Path;
 use std::time::Duration;
@@ -42,14 +42,8 @@ pub fn summary(output: &str) -> Option<(usize, usize)> {
 /// Runs `cargo test` in a copy of `dir`, alone, as a reader would; its
 /// standard output.
 fn test_alone(dir: &Path) -> String {
-    let tmp = tempfile::tempdir().unwrap();
-    let copy = tmp.path().join(dir.file_name().unwrap());
-    copy_listing(dir, &copy);
-    let mut cmd = cargo();
-    cmd.current_dir(&copy)
-        .args(["test", "--offline", "--", "--test-threads=1"])
-        .env("CARGO_TARGET_DIR", target_dir());
-    let out = run_with_timeout(cmd, Duration::from_secs(300));
+    let args = ["test", "--offline", "--", "--test-threads=1"];
+    let out = cargo_in_copy(dir, &args, Duration::from_secs(300));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     if summary(&stdout).is_none() {
         panic!(

@@ -233,6 +233,21 @@ pub fn copy_listing(from: &Path, to: &Path) {
     fs::copy(root().join("Cargo.lock"), to.join("Cargo.lock")).unwrap();
 }
 
+/// Copies the listing folder `dir` out of the repository alone (see
+/// `copy_listing`) and runs `cargo <args>` in the copy, offline, sharing
+/// the workspace's target directory so that only the listing itself
+/// compiles again; what cargo printed.
+pub fn cargo_in_copy(dir: &Path, args: &[&str], limit: Duration) -> Output {
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join(dir.file_name().unwrap());
+    copy_listing(dir, &copy);
+    let mut cmd = cargo();
+    cmd.current_dir(&copy)
+        .args(args)
+        .env("CARGO_TARGET_DIR", target_dir());
+    run_with_timeout(cmd, limit)
+}
+
 /// The `name` in a listing's Cargo.toml.
 pub fn package_of(dir: &Path) -> String {
     let manifest = fs::read_to_string(dir.join("Cargo.toml")).unwrap();

@@ -13,8 +13,8 @@
 //! `output.txt` from a real run (still checked against its pattern).
 
 use crate::{
-    blessing, cargo, copy_listing, diff, package_of, pattern, root,
-    run_with_timeout, target_dir, workspace_bins,
+    blessing, cargo_in_copy, diff, package_of, pattern, root, run_with_timeout,
+    workspace_bins,
 };
 use std::fs;
 use std::path::Path;
@@ -132,14 +132,7 @@ fn run(rel: &str, dir: &Path, command: &str) -> String {
 /// Builds a copy of a `fail-*` listing, which must fail, and returns the
 /// compiler's diagnostics without cargo's progress lines.
 fn failed_build(dir: &Path) -> String {
-    let tmp = tempfile::tempdir().unwrap();
-    let copy = tmp.path().join(dir.file_name().unwrap());
-    copy_listing(dir, &copy);
-    let mut cmd = cargo();
-    cmd.current_dir(&copy)
-        .args(["build", "--offline"])
-        .env("CARGO_TARGET_DIR", target_dir());
-    let out = run_with_timeout(cmd, LIMIT);
+    let out = cargo_in_copy(dir, &["build", "--offline"], LIMIT);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success(),

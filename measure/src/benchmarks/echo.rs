@@ -25,7 +25,7 @@ use crate::bench::{Bench, Child, Mode};
 use crate::claim::{Bound, Claim, medians};
 use crate::render::panels as panels_figure;
 use crate::render::{
-    Line, Panel, fmt_value, footer, header, series_lines, spread,
+    Panel, fmt_value, footer, header, metric_lines, series_lines, spread,
 };
 use crate::results::{Machine, Metric, Point, Results, Unit};
 use std::fmt::Write as _;
@@ -353,21 +353,7 @@ fn echo_table(r: &Results) -> String {
 }
 
 fn render(r: &Results) -> Vec<(&'static str, String)> {
-    let p99: Vec<Line> = r
-        .series()
-        .into_iter()
-        .map(|s| {
-            let pts: Vec<_> = r
-                .xs()
-                .into_iter()
-                .filter_map(|x| {
-                    let p = r.metric(&s, P99, x)?;
-                    Some((x as f64, p.median(), p.min(), p.max()))
-                })
-                .collect();
-            (s, pts)
-        })
-        .collect();
+    let p99 = metric_lines(r, P99);
     let rate = |v: f64| fmt_value(Unit::MsgPerSec, v);
     let time = |v: f64| fmt_value(Unit::Ns, v);
     let panels = vec![

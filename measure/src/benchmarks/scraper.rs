@@ -20,7 +20,8 @@ mod tokio_scraper;
 use crate::bench::{Bench, Mode};
 use crate::claim::{Bound, Claim, medians};
 use crate::render::spread;
-use crate::render::{Line, Panel, fmt_value, footer, header, series_lines};
+use crate::render::{Line, Panel, fmt_value, footer, header};
+use crate::render::{metric_lines, series_lines};
 use crate::results::{Machine, Metric, Point, Results, Unit};
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -296,18 +297,7 @@ fn render(r: &Results) -> Vec<(&'static str, String)> {
             bounded.collect(),
         ),
     ];
-    let cpu: Vec<Line> = r
-        .series()
-        .into_iter()
-        .map(|s| {
-            let pts = r.xs().into_iter().filter_map(|x| {
-                let p = r.metric(&s, CPU, x)?;
-                Some((x as f64, p.median(), p.min(), p.max()))
-            });
-            let pts = pts.collect();
-            (s, pts)
-        })
-        .collect();
+    let cpu = metric_lines(r, CPU);
     let ratio = |v: f64| format!("{v:.1}×");
     let time = |v: f64| fmt_value(Unit::Ns, v);
     let panels = vec![
