@@ -1,6 +1,7 @@
 //! The book's verification pipeline, shared by the test files in
 //! `tests/tests/`. Nothing here is shown in the book.
 
+pub mod browser;
 pub mod copies;
 pub mod copy_out;
 pub mod exercises;

@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
-/// The HTML files below `dir`, relative to it.
-fn pages(dir: &Path) -> Vec<PathBuf> {
+/// The HTML files below `dir`, relative to it, sorted.
+pub fn pages(dir: &Path) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
