@@ -35,6 +35,16 @@ window.__book = (() => {
             found.push(`the page scrolls sideways: ${page.scrollWidth} px `
                 + `of content in a ${page.clientWidth} px window`);
         }
+        // mdBook clips its body container sideways, so the page itself
+        // never scrolls: what matters is whether anything reaches past
+        // the window (the menu bar, the arrows) or the text column.
+        for (const el of document.querySelectorAll(
+            '#mdbook-menu-bar *, nav.nav-wrapper *, nav.nav-wide-wrapper *')) {
+            const box = el.getBoundingClientRect();
+            if (box.width > 0 && (box.right > page.clientWidth + 1 || box.left < -1)) {
+                found.push(`${describe(el)} reaches outside the ${page.clientWidth} px window`);
+            }
+        }
         const main = document.querySelector('main');
         if (!main) return found;
         const column = main.getBoundingClientRect();
@@ -138,18 +148,34 @@ window.__book = (() => {
 
     // What the contrast check looks at: the book's own marks around code
     // (captions, file names, the "does not compile" label drawn by
-    // theme/listings.css) and, for comparison, body text and links.
+    // theme/listings.css), and the text of mdBook's themes that a page is
+    // made of: prose (paragraphs, list items, table cells), links, inline
+    // code and the base colour of code blocks. The colours of the
+    // highlighted tokens inside code blocks are not measured.
     const KINDS = [
         ['caption', '.caption', null],
         ['file name', '.filename', null],
         ['"does not compile"', 'pre:has(> code.compile_fail)', '::before'],
-        ['body text', 'main p', null],
-        ['link', 'main p a', null],
+        ['text', 'main p, main li, main td, main th', null],
+        ['link', 'main a', null],
+        ['inline code', 'main :not(pre) > code', null],
+        ['code', 'main pre > code', null],
     ];
     const visible = (el) => el.getClientRects().length > 0;
 
-    // For each theme, each kind: how many, the lowest contrast and where.
-    const contrast = (themes) => {
+    // The highlighting stylesheet each theme turns on (mdBook's book.js).
+    const SHEETS = {
+        light: 'mdbook-highlight-css',
+        rust: 'mdbook-highlight-css',
+        coal: 'mdbook-tomorrow-night-css',
+        navy: 'mdbook-tomorrow-night-css',
+        ayu: 'mdbook-ayu-highlight-css',
+    };
+    const frame = () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+
+    // For each theme, chosen with its button in mdBook's theme menu and
+    // rendered: each kind's count, lowest contrast and where.
+    const contrast = async (themes) => {
         const out = [];
         for (const theme of themes) {
             const button = document.getElementById('mdbook-theme-' + theme);
@@ -158,12 +184,23 @@ window.__book = (() => {
                 continue;
             }
             button.click();
-            if (!document.documentElement.classList.contains(theme)) {
-                out.push({ theme, error: 'the theme did not apply' });
+            await frame();
+            const sheets = Object.values(SHEETS)
+                .filter((id, i, all) => all.indexOf(id) === i)
+                .filter((id) => document.getElementById(id)
+                    && !document.getElementById(id).disabled);
+            if (!document.documentElement.classList.contains(theme)
+                || sheets.length !== 1 || sheets[0] !== SHEETS[theme]) {
+                out.push({
+                    theme,
+                    error: `the theme did not apply (class "${document.documentElement.className}", `
+                        + `highlighting ${sheets.join(', ') || 'none'})`,
+                });
                 continue;
             }
             for (const [kind, selector, pseudo] of KINDS) {
-                let count = 0, min = Infinity, where = '', errors = [];
+                let count = 0, min = Infinity, where = '';
+                const errors = [];
                 for (const el of document.querySelectorAll(selector)) {
                     if (!visible(el)) continue;
                     if (pseudo) {
@@ -186,6 +223,13 @@ window.__book = (() => {
                 }
                 out.push({ theme, kind, count, min: count ? min : null, where, errors });
             }
+        }
+        // Back to mdBook's default ("Auto"), which also forgets the
+        // choice, so that the next page opens in it.
+        const auto = document.getElementById('mdbook-theme-default_theme');
+        if (auto) {
+            auto.click();
+            await frame();
         }
         return out;
     };
@@ -214,5 +258,12 @@ window.__book = (() => {
     const headings = (selector) => [...document.querySelectorAll(selector)]
         .map((h) => h.textContent.trim());
 
-    return { images, overflow, phoneScrollOk, contrast, sectionText, headings };
+    // Opens every `<details>` (the exercises' solutions), so that what it
+    // holds is measured too.
+    const openDetails = () => {
+        for (const d of document.querySelectorAll('details')) d.open = true;
+        return true;
+    };
+
+    return { images, overflow, phoneScrollOk, contrast, sectionText, headings, openDetails };
 })();

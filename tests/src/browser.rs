@@ -3,21 +3,23 @@
 //! page of a built book (as `file://` URLs: nothing is served) and
 //! reports what a reader would run into.
 //!
-//! - Every page, at 1280 px and at a phone's 390 px: no console error, no
-//!   uncaught exception, no resource that fails to load, every image
-//!   loaded, and nothing in the content column overflowing sideways. At
-//!   1280 px nothing may even scroll sideways inside its own box; on the
-//!   phone, code blocks and tables may (an 80-column listing cannot fit
-//!   390 px), nothing else may.
-//! - In each of mdBook's themes, the contrast of listing captions, file
-//!   names and the "does not compile" label, and of body text and links
-//!   for comparison, measured as WCAG 2 defines it, at least
-//!   [`MIN_CONTRAST`] : 1.
-//! - The search box: each term finds something, and each result's link
-//!   opens a page whose section (the heading it names, up to the next
-//!   heading of its level) contains the term.
-//! - `print.html`: every page's title is among its headings, in order, and
-//!   Chromium prints it to a PDF with at least a page per chapter.
+//! - Every page, at 1280 px and at a phone's 390 px, with its `<details>`
+//!   opened: no console error, no uncaught exception, no resource that
+//!   fails to load, no request that leaves the machine, every image
+//!   loaded, and nothing in the text column, the menu bar or the page
+//!   arrows overflowing sideways. At 1280 px nothing may even scroll
+//!   sideways inside its own box; on the phone, code blocks and tables
+//!   may (an 80-column listing cannot fit 390 px), nothing else may.
+//! - In each of mdBook's themes, chosen from its menu and rendered: the
+//!   contrast of listing captions, file names, the "does not compile"
+//!   label, prose, links, inline code and the base colour of code blocks,
+//!   measured as WCAG 2 defines it, at least [`MIN_CONTRAST`] : 1.
+//! - The search box: each term finds something, and each of the first
+//!   [`RESULTS_OPENED`] results opens a page whose section (the heading
+//!   it names, up to the next heading of its level) contains the term.
+//! - `print.html`: every page's headings (`h1` to `h3`) are among its
+//!   own, in order, and Chromium prints it to a PDF of at least as many
+//!   pages as the book has.
 //! - Every link and `#fragment` resolves ([`crate::links::broken`]).
 //!
 //! A screenshot of every page at both widths, and the PDF, go to a
@@ -46,6 +48,7 @@ use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
@@ -67,21 +70,24 @@ pub const RESULTS_OPENED: usize = 5;
 /// How long any one step may take before the check gives up on it.
 const STEP: Duration = Duration::from_secs(60);
 
-/// Where a Chromium was found: `$CHROME`, then the usual names on the
-/// `PATH` (`chrome`, `google-chrome-stable`, `chromium`,
-/// `chromium-browser`, Edge's), then the usual install folders of macOS
-/// and Windows; `Err` says why none was.
+/// Where a Chromium was found, as chromiumoxide finds one: `$CHROME`,
+/// then the usual names on the `PATH` (`chrome`, `google-chrome-stable`,
+/// `chromium`, `chromium-browser`, Edge's), then a few fixed places (the
+/// registry on Windows, the usual apps on macOS, `/opt` folders on
+/// Linux); `Err` says why none was.
 pub fn find_chrome() -> Result<PathBuf, String> {
     default_executable(DetectionOptions::default())
 }
 
 /// One headless Chromium with one page, and the console errors that page
-/// has logged since it was last opened. Its methods block: the browser's
-/// connection runs on a runtime of its own.
+/// has logged and nobody has read yet. Its methods block: the browser's
+/// connection runs on a runtime of its own. Once a step has timed out,
+/// every later step fails at once: the page is no longer trusted.
 pub struct Chrome {
     page: Page,
     console: Arc<Mutex<Vec<String>>>,
     browser: Browser,
+    hung: AtomicBool,
     _profile: tempfile::TempDir,
     rt: tokio::runtime::Runtime,
 }
@@ -109,10 +115,14 @@ impl Chrome {
             .window_size(WINDOWS[0].0, WINDOWS[0].1)
             .viewport(None)
             .request_timeout(STEP)
+            .launch_timeout(STEP)
             .args([
                 "--disable-component-update",
                 "--no-default-browser-check",
-                "--hide-scrollbars",
+                // Every host name fails to resolve at once: a request
+                // that would leave the machine is still seen (and
+                // reported), but waits for no network.
+                "--host-resolver-rules=MAP * ~NOTFOUND",
             ])
             .build()?;
         let console = Arc::new(Mutex::new(Vec::new()));
@@ -123,6 +133,7 @@ impl Chrome {
                 async move { while handler.next().await.is_some() {} },
             );
             let page = browser.new_page("about:blank").await.map_err(err)?;
+            // chromiumoxide enables both already; the check relies on them.
             page.enable_log().await.map_err(err)?;
             page.enable_runtime().await.map_err(err)?;
             // print.html asks for the print dialog as soon as it loads,
@@ -141,6 +152,7 @@ impl Chrome {
             page,
             console,
             browser,
+            hung: AtomicBool::new(false),
             _profile: profile,
             rt,
         })
@@ -151,10 +163,16 @@ impl Chrome {
         &self,
         f: impl Future<Output = Result<T, String>>,
     ) -> Result<T, String> {
+        if self.hung.load(Ordering::Relaxed) {
+            return Err("skipped: the browser stopped answering".into());
+        }
         self.rt.block_on(async {
             match tokio::time::timeout(STEP, f).await {
                 Ok(r) => r,
-                Err(_) => Err(format!("no answer in {STEP:?}")),
+                Err(_) => {
+                    self.hung.store(true, Ordering::Relaxed);
+                    Err(format!("no answer in {STEP:?}"))
+                }
             }
         })
     }
@@ -174,11 +192,16 @@ impl Chrome {
         })
     }
 
-    /// Opens `url` and waits until it has loaded, fonts included; the
-    /// console errors of the previous page are dropped.
-    pub fn open(&self, url: &Url) -> Result<(), String> {
+    /// Opens `url` and waits until it has loaded, fonts included, with
+    /// every `<details>` opened. Returns what the console logged after
+    /// the previous page was last read (late errors of that page).
+    pub fn open(&self, url: &Url) -> Result<Vec<String>, String> {
         let mut bare = url.clone();
         bare.set_fragment(None);
+        self.rt.block_on(async {
+            tokio::time::sleep(Duration::from_millis(20)).await
+        });
+        let late = std::mem::take(&mut *self.console.lock().unwrap());
         self.run(async {
             let here = self.page.url().await.map_err(err)?.unwrap_or_default();
             if here.split('#').next() == Some(bare.as_str()) {
@@ -186,7 +209,6 @@ impl Chrome {
                 // the page again, so leave it first.
                 self.page.goto("about:blank").await.map_err(err)?;
             }
-            self.console.lock().unwrap().clear();
             self.page.goto(url.as_str()).await.map_err(err)?;
             Ok(())
         })?;
@@ -206,7 +228,9 @@ impl Chrome {
                 .await
                 .map(|_| ())
                 .map_err(err)
-        })
+        })?;
+        self.eval::<bool>("__book.openDetails()")?;
+        Ok(late)
     }
 
     /// Evaluates a JavaScript expression (a promise is awaited) and reads
@@ -222,14 +246,15 @@ impl Chrome {
     }
 
     /// The console errors, uncaught exceptions, failed loads and requests
-    /// that left the machine since the page was opened.
+    /// that left the machine, logged since the console was last read.
+    /// What arrives later is returned by the next [`Chrome::open`].
     pub fn console(&self) -> Vec<String> {
         // Events arrive on the connection's own task; give the last ones
         // a moment.
         self.rt.block_on(async {
             tokio::time::sleep(Duration::from_millis(20)).await
         });
-        self.console.lock().unwrap().clone()
+        std::mem::take(&mut *self.console.lock().unwrap())
     }
 
     /// A JPEG of the whole page, as wide as the window (encoding a PNG of
@@ -294,10 +319,16 @@ impl Chrome {
 }
 
 impl Drop for Chrome {
+    /// Closes the browser and waits for its process (at most 10 s), so
+    /// that the profile is removed after Chromium is done with it;
+    /// chromiumoxide kills the process when it is dropped in any case.
     fn drop(&mut self) {
         let _ = self.rt.block_on(async {
-            tokio::time::timeout(Duration::from_secs(5), self.browser.close())
-                .await
+            tokio::time::timeout(Duration::from_secs(10), async {
+                let _ = self.browser.close().await;
+                let _ = self.browser.wait().await;
+            })
+            .await
         });
     }
 }
@@ -423,7 +454,9 @@ pub fn pages(dir: &Path) -> Vec<PathBuf> {
     for a in toc.select(&links) {
         let href = a.value().attr("href").unwrap_or_default();
         let path = PathBuf::from(href.split('#').next().unwrap_or_default());
-        if href.ends_with(".html") && !order.contains(&path) {
+        if path.extension().is_some_and(|e| e == "html")
+            && !order.contains(&path)
+        {
             order.push(path);
         }
     }
@@ -500,14 +533,15 @@ pub fn check(chrome: &Path, site: &Site) -> Report {
 }
 
 /// Every page in one window; at the wide one, also the themes' contrast
-/// and each page's first `h1`, returned in the order of the pages.
+/// and each page's headings (`h1` to `h3`), returned in the order of the
+/// pages.
 fn check_pages(
     chrome: &Chrome,
     site: &Site,
     pages: &[PathBuf],
     (width, height, mobile): (u32, u32, bool),
     report: &mut Report,
-) -> Vec<String> {
+) -> Vec<Vec<String>> {
     let mut titles = Vec::new();
     // (theme, kind) -> (lowest contrast, where, elements measured)
     let mut lowest: BTreeMap<(usize, String), (f64, String, usize)> =
@@ -526,16 +560,31 @@ fn check_pages(
         return titles;
     }
     let shots = site.shots.map(|s| s.join(format!("{width}px")));
-    if let Some(s) = &shots {
-        std::fs::create_dir_all(s).unwrap();
+    if let Some(s) = &shots
+        && let Err(e) = std::fs::create_dir_all(s)
+    {
+        report
+            .problems
+            .push(format!("cannot make {}: {e}", s.display()));
+        return titles;
     }
+    let mut previous: Option<String> = None;
     for page in pages {
         let at = format!("{} at {width} px", page.display());
         lap(3);
-        if let Err(e) = chrome.open(&url_of(site.dir, page)) {
-            report.problems.push(format!("{at}: does not open: {e}"));
-            continue;
+        match chrome.open(&url_of(site.dir, page)) {
+            Ok(late) => {
+                for line in late {
+                    let p = previous.as_deref().unwrap_or("before the pages");
+                    report.problems.push(format!("{p}: console, late: {line}"));
+                }
+            }
+            Err(e) => {
+                report.problems.push(format!("{at}: does not open: {e}"));
+                continue;
+            }
         }
+        previous = Some(at.clone());
         lap(0);
         let scroll_ok = if mobile {
             "__book.phoneScrollOk"
@@ -558,6 +607,19 @@ fn check_pages(
             Err(e) => report.problems.push(format!("{at}: {e}")),
         }
         lap(1);
+        // The screenshot comes before the themes are tried, in the
+        // book's default theme.
+        if let Some(s) = &shots {
+            let name: Vec<String> = page
+                .iter()
+                .map(|c| c.to_string_lossy().into_owned())
+                .collect();
+            let file = s.join(name.join("_")).with_extension("jpg");
+            if let Err(e) = chrome.screenshot(&file) {
+                report.problems.push(format!("{at}: no screenshot: {e}"));
+            }
+        }
+        lap(3);
         if !mobile {
             let themes = serde_json::to_string(&THEMES).unwrap();
             match chrome
@@ -566,36 +628,28 @@ fn check_pages(
                 Ok(rows) => contrast(&at, rows, &mut lowest, report),
                 Err(e) => report.problems.push(format!("{at}: {e}")),
             }
-            // Leave the book in its default theme for the screenshots.
-            let _ = chrome.eval::<bool>(
-                "(document.getElementById('mdbook-theme-default_theme').click(), true)",
-            );
             // index.html repeats the first chapter; print.html has it
             // once.
             if page != Path::new("index.html") {
-                match chrome.eval::<Vec<String>>("__book.headings('main h1')") {
-                    Ok(h) => match h.into_iter().next() {
-                        Some(title) => titles.push(title),
-                        None => {
-                            report.problems.push(format!("{at}: no h1 title"))
-                        }
-                    },
+                match chrome.eval::<Vec<String>>(
+                    "__book.headings('main h1, main h2, main h3')",
+                ) {
+                    Ok(h) if h.is_empty() => {
+                        report.problems.push(format!("{at}: no heading"))
+                    }
+                    Ok(h) => titles.push(h),
                     Err(e) => report.problems.push(format!("{at}: {e}")),
                 }
             }
         }
+        lap(2);
         for line in chrome.console() {
             report.problems.push(format!("{at}: console: {line}"));
         }
-        lap(2);
-        if let Some(s) = &shots {
-            let name = page
-                .to_string_lossy()
-                .replace('/', "_")
-                .replace(".html", ".jpg");
-            if let Err(e) = chrome.screenshot(&s.join(name)) {
-                report.problems.push(format!("{at}: no screenshot: {e}"));
-            }
+    }
+    if let Some(p) = &previous {
+        for line in chrome.console() {
+            report.problems.push(format!("{p}: console, late: {line}"));
         }
     }
     lap(3);
@@ -622,7 +676,6 @@ fn check_pages(
     let kinds: Vec<String> = {
         let mut k: Vec<String> =
             lowest.keys().map(|(_, k)| k.clone()).collect();
-        k.dedup();
         k.sort();
         k.dedup();
         k
@@ -634,6 +687,9 @@ fn check_pages(
                 Some((min, _, _)) => table.push_str(&format!("{min:>7.2}")),
                 None => table.push_str(&format!("{:>7}", "-")),
             }
+        }
+        if let Some((_, _, count)) = lowest.get(&(0, kind.clone())) {
+            table.push_str(&format!("   ({count} elements)"));
         }
     }
     report.notes.push(table);
@@ -647,7 +703,12 @@ fn contrast(
     report: &mut Report,
 ) {
     for row in rows {
-        let theme = THEMES.iter().position(|t| *t == row.theme).unwrap_or(0);
+        let Some(theme) = THEMES.iter().position(|t| *t == row.theme) else {
+            report
+                .problems
+                .push(format!("{at}: unknown theme {}", row.theme));
+            continue;
+        };
         if let Some(e) = row.error {
             report
                 .problems
@@ -692,7 +753,9 @@ fn check_search(chrome: &Chrome, site: &Site, report: &mut Report) {
     let index = url_of(site.dir, Path::new("index.html"));
     for term in site.search {
         let links: Result<Vec<(String, String)>, String> = (|| {
-            chrome.open(&index)?;
+            for line in chrome.open(&index)? {
+                report.problems.push(format!("console, late: {line}"));
+            }
             chrome.click("#mdbook-search-toggle")?;
             // mdBook loads the index when the search bar first opens.
             chrome.eval::<bool>(
@@ -707,16 +770,22 @@ fn check_search(chrome: &Chrome, site: &Site, report: &mut Report) {
                 })()",
             )?;
             chrome.type_into("#mdbook-searchbar", term)?;
-            chrome.eval(
-                "(async () => {
+            // Results are shown for the whole term once the header names
+            // it (mdBook searches again at each key).
+            let quoted = serde_json::to_string(&format!("'{term}'")).unwrap();
+            chrome.eval(&format!(
+                "(async () => {{
                     const header = document.getElementById('mdbook-searchresults-header');
-                    for (let i = 0; i < 100 && !header.innerText.trim(); i++) {
+                    for (let i = 0; i < 100 && !header.innerText.includes({quoted}); i++) {{
                         await new Promise((r) => setTimeout(r, 50));
-                    }
+                    }}
+                    if (!header.innerText.includes({quoted})) {{
+                        throw new Error('no results header for ' + {quoted} + ' in 5 s: ' + header.innerText);
+                    }}
                     return [...document.querySelectorAll('#mdbook-searchresults li a')]
                         .map((a) => [a.href, a.textContent]);
-                })()",
-            )
+                }})()"
+            ))
         })();
         for line in chrome.console() {
             report
@@ -747,9 +816,12 @@ fn check_search(chrome: &Chrome, site: &Site, report: &mut Report) {
                 report.problems.push(format!("{at}: not a URL: {href}"));
                 continue;
             };
-            let section = chrome
-                .open(&url)
-                .and_then(|()| chrome.eval::<Section>("__book.sectionText()"));
+            let section = chrome.open(&url).and_then(|late| {
+                for line in late {
+                    report.problems.push(format!("console, late: {line}"));
+                }
+                chrome.eval::<Section>("__book.sectionText()")
+            });
             match section {
                 Err(e) => {
                     report.problems.push(format!("{at}: does not open: {e}"))
@@ -781,26 +853,34 @@ fn check_search(chrome: &Chrome, site: &Site, report: &mut Report) {
 fn check_print(
     chrome: &Chrome,
     site: &Site,
-    titles: &[String],
+    headings_of_pages: &[Vec<String>],
     report: &mut Report,
 ) {
     let url = url_of(site.dir, Path::new("print.html"));
-    if let Err(e) = chrome.open(&url) {
-        report
-            .problems
-            .push(format!("print.html does not open: {e}"));
-        return;
+    match chrome.open(&url) {
+        Ok(late) => {
+            for line in late {
+                report.problems.push(format!("console, late: {line}"));
+            }
+        }
+        Err(e) => {
+            report
+                .problems
+                .push(format!("print.html does not open: {e}"));
+            return;
+        }
     }
     match chrome.eval::<(Vec<String>, Vec<String>)>(
         "[__book.headings('main h1, main h2, main h3'), __book.images()]",
     ) {
         Ok((headings, images)) => {
             let mut next = 0;
-            for title in titles {
-                match headings[next..].iter().position(|h| h == title) {
+            for heading in headings_of_pages.iter().flatten() {
+                match headings[next..].iter().position(|h| h == heading) {
                     Some(i) => next += i + 1,
                     None => report.problems.push(format!(
-                        "print.html: no heading \"{title}\" (after the {next}th)"
+                        "print.html: no heading \"{heading}\" after its \
+                         {next}th, where the pages have one"
                     )),
                 }
             }
@@ -812,28 +892,32 @@ fn check_print(
         }
         Err(e) => report.problems.push(format!("print.html: {e}")),
     }
-    for line in chrome.console() {
-        report.problems.push(format!("print.html: console: {line}"));
-    }
     match chrome.pdf() {
         Ok(pdf) => {
             let pages = pdf_pages(&pdf);
-            let chapters = titles.len();
-            report
-                .notes
-                .push(format!("print.html prints to {pages} PDF pages"));
-            if pages < chapters {
+            let book_pages = headings_of_pages.len();
+            report.notes.push(format!(
+                "print.html prints to {pages} PDF pages, with every \
+                 <details> open"
+            ));
+            if pages < book_pages {
                 report.problems.push(format!(
-                    "print.html prints to {pages} pages, fewer than its {chapters} chapters"
+                    "print.html prints to {pages} pages, fewer than the \
+                     book's {book_pages} pages"
                 ));
             }
-            if let Some(s) = site.shots {
-                let _ = std::fs::write(s.join("print.pdf"), &pdf);
+            if let Some(s) = site.shots
+                && let Err(e) = std::fs::write(s.join("print.pdf"), &pdf)
+            {
+                report.problems.push(format!("cannot save print.pdf: {e}"));
             }
         }
         Err(e) => report
             .problems
             .push(format!("print.html does not print: {e}")),
+    }
+    for line in chrome.console() {
+        report.problems.push(format!("print.html: console: {line}"));
     }
 }
 

@@ -22,40 +22,63 @@ use std::time::Instant;
 const NAME: &str = "browser";
 
 /// Whether libtest's arguments, as `cargo test` passes them on, select
-/// this test: no name filter, or one that matches `browser`.
+/// this test: no name filter, or one that matches `browser`, and no
+/// `--skip` that does. `--list` lists it (unless only ignored tests are
+/// asked for: it is not one) and `--help` says what it accepts; both then
+/// exit.
 fn selected() -> bool {
     let mut args = std::env::args().skip(1);
     let mut filters = Vec::new();
-    let (mut exact, mut ignored) = (false, false);
+    let mut skips = Vec::new();
+    let (mut exact, mut ignored, mut list) = (false, false, false);
     while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--list" => {
-                println!("{NAME}: test");
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => {
+                (n.to_string(), Some(v.to_string()))
+            }
+            _ => (arg.clone(), None),
+        };
+        match name.as_str() {
+            "--help" | "-h" => {
+                println!(
+                    "The browser test ({NAME}). Accepts libtest's name \
+                     filters, --exact, --skip, --list and --ignored; other \
+                     options are ignored."
+                );
                 std::process::exit(0);
             }
+            "--list" => list = true,
             "--exact" => exact = true,
             "--ignored" => ignored = true,
-            // Options that take a value.
+            // Options that take a value, as `--opt value` or `--opt=value`.
             "--skip" | "--test-threads" | "--color" | "--format"
-            | "--logfile" | "-Z" => {
-                let value = args.next().unwrap_or_default();
-                if arg == "--skip" && NAME.contains(&value) {
-                    return false;
+            | "--logfile" | "--shuffle-seed" | "-Z" => {
+                let value = inline.or_else(|| args.next()).unwrap_or_default();
+                if name == "--skip" {
+                    skips.push(value);
                 }
             }
             a if a.starts_with('-') => {}
-            a => filters.push(a.to_string()),
+            _ => filters.push(arg),
         }
     }
-    !ignored
-        && (filters.is_empty()
-            || filters.iter().any(|f| {
-                if exact {
-                    f == NAME
-                } else {
-                    NAME.contains(f.as_str())
-                }
-            }))
+    let matches = |f: &String| {
+        if exact {
+            f == NAME
+        } else {
+            NAME.contains(f.as_str())
+        }
+    };
+    let chosen = !ignored
+        && (filters.is_empty() || filters.iter().any(matches))
+        && !skips.iter().any(matches);
+    if list {
+        if chosen {
+            println!("{NAME}: test");
+        }
+        std::process::exit(0);
+    }
+    chosen
 }
 
 fn main() -> ExitCode {
@@ -70,9 +93,10 @@ fn main() -> ExitCode {
             let what = if required { "FAILED" } else { "NOT RUN" };
             eprintln!(
                 "\nbrowser test {what}: no Chromium found ({why}).\n\
-                 Install one (Debian or Ubuntu: `apt install chromium`; \
-                 macOS: Google Chrome or Chromium in /Applications) or set \
-                 CHROME to its path, then run `cargo test --test browser`.\n"
+                 Install Chromium, Chrome or Edge (Debian: `apt install \
+                 chromium`; macOS: Chrome or Chromium in /Applications) or \
+                 set CHROME to its path, then run `cargo test --test \
+                 browser`.\n"
             );
             return if required {
                 ExitCode::FAILURE
@@ -147,15 +171,30 @@ fn build(
 /// Whether a line of the report is the one a planted fault should cause.
 type Reported = fn(&str) -> bool;
 
-/// The check, on a scratch book with one fault of each kind: a table too
-/// wide for 1280 px, a box too wide for a phone, a missing image, an
-/// image from the network, a broken link, a pale caption, a script error
-/// and a search term that is nowhere. Each must be reported, and nothing
-/// else: the clean page, its compile_fail block, its 80-column code
-/// (which may scroll on the phone) and the search that does find
-/// something pass.
+/// The check, on a scratch book with faults planted in it: a table too
+/// wide for 1280 px, a box too wide for a phone, a box that cuts its text
+/// off, a missing image, an image from the network, a broken link, a
+/// pale caption, a pale link, an error logged by a script, an uncaught
+/// exception and a search term that is nowhere. Each must be reported,
+/// and nothing else: the clean page, its compile_fail block, its
+/// 80-column code (which may scroll on the phone) and the search that
+/// does find something pass.
 fn planted_faults_are_reported(chrome: &Path) -> bool {
-    let tmp = tempfile::tempdir().unwrap();
+    // Under the target directory, not the system's temporary one, which a
+    // browser confined as a snap does not see.
+    let scratch = target_dir().join("browser");
+    let tmp = std::fs::create_dir_all(&scratch).and_then(|()| {
+        tempfile::Builder::new()
+            .prefix("scratch-")
+            .tempdir_in(&scratch)
+    });
+    let tmp = match tmp {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("browser self-test FAILED: no scratch folder: {e}");
+            return false;
+        }
+    };
     let src = tmp.path();
     let write = |rel: &str, text: &str| {
         let p = src.join(rel);
@@ -173,7 +212,7 @@ fn planted_faults_are_reported(chrome: &Path) -> bool {
         "[Clean](clean.md)\n- [Faults](faults.md)\n- [Phone](phone.md)\n",
     );
     let wide_code =
-        format!("fn main() {{\n    let _ = \"{}\";\n}}", "x".repeat(62));
+        format!("fn main() {{\n    let _ = \"{}\";\n}}", "x".repeat(65));
     write(
         "src/clean.md",
         &format!(
@@ -194,7 +233,12 @@ fn planted_faults_are_reported(chrome: &Path) -> bool {
              <img src=\"https://example.com/remote.png\" alt=\"a remote image\">\n\n\
              A [broken link](nowhere.md).\n\n\
              <span class=\"caption\" style=\"color: #f2f2f2\">A pale caption</span>\n\n\
-             <script>console.error(\"a planted error\")</script>\n",
+             Some text with <a href=\"clean.html\" style=\"color: #f4f4f4\">a pale \
+             link</a>.\n\n\
+             <div style=\"overflow: hidden; width: 200px; white-space: nowrap\">\
+             A line far too long for its box of two hundred pixels</div>\n\n\
+             <script>console.error(\"a planted error\")</script>\n\n\
+             <script>null.planted</script>\n",
             row("heading"),
             row("---"),
             row("a-long-cell")
@@ -220,7 +264,7 @@ fn planted_faults_are_reported(chrome: &Path) -> bool {
         },
     );
     // Each planted fault, as the report words it.
-    let planted: [(&str, Reported); 8] = [
+    let planted: [(&str, Reported); 11] = [
         ("a table too wide for 1280 px", |p| {
             p.starts_with("faults.html at 1280 px: overflow")
                 && p.contains("table-wrapper")
@@ -239,7 +283,18 @@ fn planted_faults_are_reported(chrome: &Path) -> bool {
         ("a pale caption", |p| {
             p.contains("caption contrast") && p.contains("A pale caption")
         }),
-        ("a script error", |p| p.contains("a planted error")),
+        ("a box that cuts its text off", |p| {
+            p.starts_with("faults.html at") && p.contains("cuts off")
+        }),
+        ("a pale link", |p| {
+            p.contains("link contrast") && p.contains("a pale link")
+        }),
+        ("an error logged by a script", |p| {
+            p.contains("a planted error")
+        }),
+        ("an uncaught exception", |p| {
+            p.contains("uncaught exception") && p.contains("planted")
+        }),
         ("a search that finds nothing", |p| {
             p == "search for `zyzzyva` finds nothing"
         }),
