@@ -22,19 +22,15 @@ window.__book = (() => {
         .filter((img) => !img.complete || img.naturalWidth === 0)
         .map((img) => img.getAttribute('src'));
 
-    // Horizontal overflow in the content column (`main`): the page itself
-    // scrolling sideways, an element reaching outside the column, an
-    // element cutting its content off, and (unless `scrollOk` accepts the
-    // element) an element that hides part of its content behind a
-    // sideways scroll bar. A container that overflows is reported once,
-    // not with each of its children.
+    // Horizontal overflow: the menu bar or the page arrows reaching past
+    // the window; in the text column (`main`), an element reaching outside
+    // the column, an element cutting its content off, and (unless
+    // `scrollOk` accepts the element) an element that hides part of its
+    // content behind a sideways scroll bar. A container that overflows is
+    // reported once, not with each of its children.
     const overflow = (scrollOk) => {
         const found = [];
         const page = document.scrollingElement;
-        if (page.scrollWidth > page.clientWidth + 1) {
-            found.push(`the page scrolls sideways: ${page.scrollWidth} px `
-                + `of content in a ${page.clientWidth} px window`);
-        }
         // mdBook clips its body container sideways, so the page itself
         // never scrolls: what matters is whether anything reaches past
         // the window (the menu bar, the arrows) or the text column.
@@ -127,7 +123,9 @@ window.__book = (() => {
     };
     // The contrast of an element's text (or of its `pseudo` element's)
     // with what is behind it, counting the colour's alpha and the opacity
-    // of the element and its ancestors.
+    // of the element and its ancestors as if it faded the text alone (a
+    // faded element's own background is taken at full strength: exact for
+    // text faded over its page, as captions and file names are).
     const contrastOf = (el, pseudo) => {
         const style = getComputedStyle(el, pseudo);
         const fg = rgba(style.color);
@@ -176,6 +174,19 @@ window.__book = (() => {
     // For each theme, chosen with its button in mdBook's theme menu and
     // rendered: each kind's count, lowest contrast and where.
     const contrast = async (themes) => {
+        try {
+            return await eachTheme(themes);
+        } finally {
+            // Back to mdBook's default ("Auto"), which also forgets the
+            // choice, so that the next page opens in it.
+            const auto = document.getElementById('mdbook-theme-default_theme');
+            if (auto) {
+                auto.click();
+                await frame();
+            }
+        }
+    };
+    const eachTheme = async (themes) => {
         const out = [];
         for (const theme of themes) {
             const button = document.getElementById('mdbook-theme-' + theme);
@@ -223,13 +234,6 @@ window.__book = (() => {
                 }
                 out.push({ theme, kind, count, min: count ? min : null, where, errors });
             }
-        }
-        // Back to mdBook's default ("Auto"), which also forgets the
-        // choice, so that the next page opens in it.
-        const auto = document.getElementById('mdbook-theme-default_theme');
-        if (auto) {
-            auto.click();
-            await frame();
         }
         return out;
     };

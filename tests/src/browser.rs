@@ -75,8 +75,15 @@ const STEP: Duration = Duration::from_secs(60);
 /// `chromium`, `chromium-browser`, Edge's), then a few fixed places (the
 /// registry on Windows, the usual apps on macOS, `/opt` folders on
 /// Linux); `Err` says why none was.
+///
+/// Some of those places are folders (chromiumoxide accepts anything that
+/// exists); a folder is not a browser, so it counts as none found.
 pub fn find_chrome() -> Result<PathBuf, String> {
-    default_executable(DetectionOptions::default())
+    let path = default_executable(DetectionOptions::default())?;
+    if path.is_dir() {
+        return Err(format!("{} is a folder, not a browser", path.display()));
+    }
+    Ok(path)
 }
 
 /// One headless Chromium with one page, and the console errors that page
@@ -116,14 +123,15 @@ impl Chrome {
             .viewport(None)
             .request_timeout(STEP)
             .launch_timeout(STEP)
-            .args([
-                "--disable-component-update",
-                "--no-default-browser-check",
-                // Every host name fails to resolve at once: a request
-                // that would leave the machine is still seen (and
-                // reported), but waits for no network.
-                "--host-resolver-rules=MAP * ~NOTFOUND",
-            ])
+            // chromiumoxide adds the leading `--` itself (given one, it
+            // would pass `----name`, which Chromium ignores).
+            .arg("disable-component-update")
+            .arg("no-default-browser-check")
+            // Every host name fails to resolve at once, and no proxy is
+            // used: a request that would leave the machine is still seen
+            // (and reported), but waits for no network.
+            .arg(("host-resolver-rules", "MAP * ~NOTFOUND"))
+            .arg("no-proxy-server")
             .build()?;
         let console = Arc::new(Mutex::new(Vec::new()));
         let (browser, page) = rt.block_on(async {
@@ -229,7 +237,10 @@ impl Chrome {
                 .map(|_| ())
                 .map_err(err)
         })?;
-        self.eval::<bool>("__book.openDetails()")?;
+        // What the opened <details> show may need fonts of its own.
+        self.eval::<bool>(
+            "(async () => { __book.openDetails(); await document.fonts.ready; return true; })()",
+        )?;
         Ok(late)
     }
 
@@ -255,6 +266,20 @@ impl Chrome {
             tokio::time::sleep(Duration::from_millis(20)).await
         });
         std::mem::take(&mut *self.console.lock().unwrap())
+    }
+
+    /// Waits a quarter of a second and reports, against `last` (the page
+    /// open), what the console logged since it was last read: no later
+    /// page will open to collect it.
+    fn settle(&self, last: &str, report: &mut Report) {
+        self.rt.block_on(async {
+            tokio::time::sleep(Duration::from_millis(250)).await
+        });
+        for line in self.console() {
+            report
+                .problems
+                .push(format!("{last}: console, late: {line}"));
+        }
     }
 
     /// A JPEG of the whole page, as wide as the window (encoding a PNG of
@@ -309,10 +334,12 @@ impl Chrome {
         })
     }
 
-    /// Types `text` with key events into the element `selector` names.
+    /// Clicks the element `selector` names, which gives it the focus, and
+    /// types `text` with key events.
     fn type_into(&self, selector: &str, text: &str) -> Result<(), String> {
         self.run(async {
             let el = self.page.find_element(selector).await.map_err(err)?;
+            el.click().await.map_err(err)?;
             el.type_str(text).await.map(|_| ()).map_err(err)
         })
     }
@@ -507,6 +534,7 @@ pub fn check(chrome: &Path, site: &Site) -> Report {
                     let titles =
                         check_pages(&c, site, &pages, WINDOWS[0], &mut report);
                     check_print(&c, site, &titles, &mut report);
+                    c.settle("print.html", &mut report);
                 }
                 Err(e) => report.problems.push(e),
             }
@@ -518,6 +546,7 @@ pub fn check(chrome: &Path, site: &Site) -> Report {
                 Ok(c) => {
                     check_pages(&c, site, &pages, WINDOWS[1], &mut report);
                     check_search(&c, site, &mut report);
+                    c.settle("the last search result", &mut report);
                 }
                 Err(e) => report.problems.push(e),
             }
@@ -754,7 +783,9 @@ fn check_search(chrome: &Chrome, site: &Site, report: &mut Report) {
     for term in site.search {
         let links: Result<Vec<(String, String)>, String> = (|| {
             for line in chrome.open(&index)? {
-                report.problems.push(format!("console, late: {line}"));
+                report.problems.push(format!(
+                    "the page before the search for `{term}`: console, late: {line}"
+                ));
             }
             chrome.click("#mdbook-search-toggle")?;
             // mdBook loads the index when the search bar first opens.
@@ -818,7 +849,9 @@ fn check_search(chrome: &Chrome, site: &Site, report: &mut Report) {
             };
             let section = chrome.open(&url).and_then(|late| {
                 for line in late {
-                    report.problems.push(format!("console, late: {line}"));
+                    report.problems.push(format!(
+                        "the page before {at}: console, late: {line}"
+                    ));
                 }
                 chrome.eval::<Section>("__book.sectionText()")
             });
@@ -848,8 +881,9 @@ fn check_search(chrome: &Chrome, site: &Site, report: &mut Report) {
     }
 }
 
-/// `print.html` holds every page's title as a heading, in order, loads
-/// without error, and prints to a PDF of at least a page per chapter.
+/// `print.html` holds every page's headings (`h1` to `h3`) in order,
+/// loads without error, and prints to a PDF of at least as many pages as
+/// the book has.
 fn check_print(
     chrome: &Chrome,
     site: &Site,
@@ -860,7 +894,9 @@ fn check_print(
     match chrome.open(&url) {
         Ok(late) => {
             for line in late {
-                report.problems.push(format!("console, late: {line}"));
+                report.problems.push(format!(
+                    "the last page at 1280 px: console, late: {line}"
+                ));
             }
         }
         Err(e) => {
