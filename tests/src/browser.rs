@@ -682,14 +682,18 @@ fn check_pages(
         }
     }
     lap(3);
+    let themes = if mobile {
+        String::new()
+    } else {
+        format!(", themes {:.1?}", spent[2])
+    };
     report.notes.push(format!(
-        "{} pages at {width} px{}: opening {:.1?}, measuring {:.1?}, themes {:.1?}, \
+        "{} pages at {width} px{}: opening {:.1?}, measuring {:.1?}{themes}, \
          screenshots {:.1?}",
         pages.len(),
         if mobile { " (as a phone)" } else { "" },
         spent[0],
         spent[1],
-        spent[2],
         spent[3]
     ));
     if mobile {
