@@ -68,6 +68,22 @@ pub fn fmt_value(unit: Unit, v: f64) -> String {
     }
 }
 
+/// A value on a figure's axis: as the tables print it, without trailing
+/// zeros ("100 ms", "1.5 s", not "100.00 ms", "1.50 s").
+pub fn fmt_tick(unit: Unit, v: f64) -> String {
+    let text = fmt_value(unit, v);
+    let end = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
+        .unwrap_or(text.len());
+    let (number, rest) = text.split_at(end);
+    if number.contains('.') {
+        let number = number.trim_end_matches('0').trim_end_matches('.');
+        format!("{number}{rest}")
+    } else {
+        text
+    }
+}
+
 /// A table cell: the median, and the range below it in small type. Spaces
 /// inside a value do not break, so narrow columns stay readable.
 pub fn spread(unit: Unit, p: &Point, scale: f64) -> String {
@@ -207,7 +223,7 @@ pub struct Panel<'a> {
 /// SVG, on a log y axis.
 pub fn figure(r: &Results, f: Figure, lines: Vec<Line>) -> String {
     let unit = r.unit;
-    let label = move |v: f64| fmt_value(unit, v);
+    let label = move |v: f64| fmt_tick(unit, v);
     let panel = Panel {
         title: f.title,
         x_desc: f.x_desc,
@@ -503,4 +519,21 @@ pub fn series_lines(r: &Results, per_x: bool) -> Vec<Line> {
             (s, pts)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axis_labels_drop_trailing_zeros_only() {
+        assert_eq!(fmt_tick(Unit::Ns, 1e12), "1000 s");
+        assert_eq!(fmt_tick(Unit::Ns, 1.5e9), "1.5 s");
+        assert_eq!(fmt_tick(Unit::Ns, 1.25e6), "1.25 ms");
+        assert_eq!(fmt_tick(Unit::Ns, 100e3), "100 µs");
+        assert_eq!(fmt_tick(Unit::MsgPerSec, 2.5e6), "2.5 M/s");
+        assert_eq!(fmt_tick(Unit::MsgPerSec, 900.0), "900/s");
+        assert_eq!(fmt_tick(Unit::Count, 10.0), "10");
+        assert_eq!(fmt_tick(Unit::Ns, 0.0), "0");
+    }
 }

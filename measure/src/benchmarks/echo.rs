@@ -25,7 +25,7 @@ use crate::bench::{Bench, Child, Mode};
 use crate::claim::{Bound, Claim, medians};
 use crate::render::panels as panels_figure;
 use crate::render::{
-    Panel, fmt_value, footer, header, metric_lines, series_lines, spread,
+    Panel, fmt_tick, footer, header, metric_lines, series_lines, spread,
 };
 use crate::results::{Machine, Metric, Point, Results, Unit};
 use std::fmt::Write as _;
@@ -354,8 +354,8 @@ fn echo_table(r: &Results) -> String {
 
 fn render(r: &Results) -> Vec<(&'static str, String)> {
     let p99 = metric_lines(r, P99);
-    let rate = |v: f64| fmt_value(Unit::MsgPerSec, v);
-    let time = |v: f64| fmt_value(Unit::Ns, v);
+    let rate = |v: f64| fmt_tick(Unit::MsgPerSec, v);
+    let time = |v: f64| fmt_tick(Unit::Ns, v);
     let panels = vec![
         Panel {
             title: "Messages per second, by number of connections",
