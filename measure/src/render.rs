@@ -71,7 +71,12 @@ pub fn fmt_value(unit: Unit, v: f64) -> String {
 /// A value on a figure's axis: as the tables print it, without trailing
 /// zeros ("100 ms", "1.5 s", not "100.00 ms", "1.50 s").
 pub fn fmt_tick(unit: Unit, v: f64) -> String {
-    let text = fmt_value(unit, v);
+    trim_zeros(fmt_value(unit, v))
+}
+
+/// `text` with the trailing zeros of its leading number dropped
+/// ("6.0×" → "6×", "1.50 s" → "1.5 s").
+pub fn trim_zeros(text: String) -> String {
     let end = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
         .unwrap_or(text.len());
@@ -535,5 +540,9 @@ mod tests {
         assert_eq!(fmt_tick(Unit::MsgPerSec, 900.0), "900/s");
         assert_eq!(fmt_tick(Unit::Count, 10.0), "10");
         assert_eq!(fmt_tick(Unit::Ns, 0.0), "0");
+        assert_eq!(fmt_tick(Unit::Ns, 10.0), "10 ns");
+        assert_eq!(fmt_tick(Unit::Percent, 12.0), "12%");
+        assert_eq!(trim_zeros("6.0×".into()), "6×");
+        assert_eq!(trim_zeros("2.5×".into()), "2.5×");
     }
 }

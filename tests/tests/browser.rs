@@ -6,9 +6,8 @@
 //!   of each kind planted in it, and fails unless every planted fault is
 //!   reported and nothing else is; then it checks the book;
 //! - with none found, it prints that it did not run and why, and passes,
-//!   unless `BOOK_REQUIRE_BROWSER` is set to anything but `0` (`.ci/run`
-//!   sets it), when it
-//!   fails.
+//!   unless `BOOK_REQUIRE_BROWSER` is set to anything but `0` or nothing
+//!   (`.ci/run` sets it), when it fails.
 //!
 //! Screenshots of every page at both widths, and `print.pdf`, are left in
 //! `target/browser/screenshots/`.
@@ -219,7 +218,7 @@ fn planted_faults_are_reported(chrome: &Path) -> bool {
     write(
         "src/clean.md",
         &format!(
-            "# Clean\n\nFerris lives here.\n\n<span class=\"filename\">Filename: \
+            "# Clean\n\nFerris lives here, with `inline code`.\n\n<span class=\"filename\">Filename: \
              src/main.rs</span>\n\n```rust\n{wide_code}\n```\n\n<span \
              class=\"caption\">Listing 1: A caption</span>\n\n\
              ```rust,compile_fail\nfn main() {{ let x: u8 = \"no\"; }}\n```\n"
@@ -267,7 +266,7 @@ fn planted_faults_are_reported(chrome: &Path) -> bool {
         },
     );
     // Each planted fault, as the report words it.
-    let planted: [(&str, Reported); 12] = [
+    let planted: [(&str, Reported); 13] = [
         ("a table too wide for 1280 px", |p| {
             p.starts_with("faults.html at 1280 px: overflow")
                 && p.contains("table-wrapper")
@@ -278,11 +277,18 @@ fn planted_faults_are_reported(chrome: &Path) -> bool {
         }),
         ("a missing image", |p| p.contains("img/missing.png")),
         ("an image from the network", |p| {
-            p.contains("https://example.com/remote.png")
+            p.contains("the image https://example.com/remote.png did not load")
         }),
-        ("the request for it, seen leaving the machine", |p| {
+        ("its request, seen leaving the machine", |p| {
             p.contains("asks the network for https://example.com/remote.png")
         }),
+        (
+            "its host name, not resolved (the test's own flag at work)",
+            |p| {
+                p.contains("ERR_NAME_NOT_RESOLVED")
+                    && p.contains("https://example.com/remote.png")
+            },
+        ),
         ("a broken link", |p| {
             p.starts_with("link:") && p.contains("nowhere")
         }),
@@ -325,7 +331,8 @@ fn planted_faults_are_reported(chrome: &Path) -> bool {
     }
     if ok {
         println!(
-            "  self-test: each of the {} planted faults reported ({} lines)",
+            "  self-test: each of the {} reports the planted faults call for \
+             found ({} lines in all)",
             planted.len(),
             problems.len()
         );

@@ -20,6 +20,7 @@ mod tokio_scraper;
 use crate::bench::{Bench, Mode};
 use crate::claim::{Bound, Claim, medians};
 use crate::render::spread;
+use crate::render::trim_zeros;
 use crate::render::{Line, Panel, fmt_tick, fmt_value, footer, header};
 use crate::render::{metric_lines, series_lines};
 use crate::results::{Machine, Metric, Point, Results, Unit};
@@ -298,7 +299,7 @@ fn render(r: &Results) -> Vec<(&'static str, String)> {
         ),
     ];
     let cpu = metric_lines(r, CPU);
-    let ratio = |v: f64| format!("{v:.1}×");
+    let ratio = |v: f64| trim_zeros(format!("{v:.1}×"));
     let time = |v: f64| fmt_tick(Unit::Ns, v);
     let panels = vec![
         Panel {
