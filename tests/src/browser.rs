@@ -296,11 +296,7 @@ impl Chrome {
         self.rt.block_on(async {
             tokio::time::sleep(Duration::from_millis(250)).await
         });
-        for line in self.console() {
-            report
-                .problems
-                .push(format!("{last}: console, late: {line}"));
-        }
+        report.late(last, self.console());
     }
 
     /// A JPEG of the whole page, as wide as the window (encoding a PNG of
@@ -472,6 +468,16 @@ pub struct Report {
     pub notes: Vec<String>,
 }
 
+impl Report {
+    /// Console lines that arrived after `whose` page was last read.
+    fn late(&mut self, whose: &str, lines: Vec<String>) {
+        for line in lines {
+            self.problems
+                .push(format!("{whose}: console, late: {line}"));
+        }
+    }
+}
+
 #[derive(serde::Deserialize)]
 struct Contrast {
     theme: String,
@@ -543,35 +549,31 @@ pub fn check(chrome: &Path, site: &Site) -> Report {
     for broken in crate::links::broken(site.dir) {
         report.problems.push(format!("link: {broken}"));
     }
-    let launch = || {
-        Chrome::launch(chrome)
-            .map_err(|e| format!("{} does not start: {e}", chrome.display()))
+    // One browser's share of the work, reported on its own.
+    let in_a_browser = |work: &(dyn Fn(&Chrome, &mut Report) + Sync)| {
+        let mut report = Report::default();
+        match Chrome::launch(chrome) {
+            Ok(c) => work(&c, &mut report),
+            Err(e) => report
+                .problems
+                .push(format!("{} does not start: {e}", chrome.display())),
+        }
+        report
     };
     let (wide, phone) = std::thread::scope(|s| {
         let wide = s.spawn(|| {
-            let mut report = Report::default();
-            match launch() {
-                Ok(c) => {
-                    let titles =
-                        check_pages(&c, site, &pages, WINDOWS[0], &mut report);
-                    check_print(&c, site, &titles, &mut report);
-                    c.settle("print.html", &mut report);
-                }
-                Err(e) => report.problems.push(e),
-            }
-            report
+            in_a_browser(&|c, report| {
+                let titles = check_pages(c, site, &pages, WINDOWS[0], report);
+                check_print(c, site, &titles, report);
+                c.settle("print.html", report);
+            })
         });
         let phone = s.spawn(|| {
-            let mut report = Report::default();
-            match launch() {
-                Ok(c) => {
-                    check_pages(&c, site, &pages, WINDOWS[1], &mut report);
-                    check_search(&c, site, &mut report);
-                    c.settle("the last page the search opened", &mut report);
-                }
-                Err(e) => report.problems.push(e),
-            }
-            report
+            in_a_browser(&|c, report| {
+                check_pages(c, site, &pages, WINDOWS[1], report);
+                check_search(c, site, report);
+                c.settle("the last page the search opened", report);
+            })
         });
         (wide.join().unwrap(), phone.join().unwrap())
     });
@@ -624,10 +626,8 @@ fn check_pages(
         lap(3);
         match chrome.open(&url_of(site.dir, page)) {
             Ok(late) => {
-                for line in late {
-                    let p = previous.as_deref().unwrap_or("before the pages");
-                    report.problems.push(format!("{p}: console, late: {line}"));
-                }
+                let whose = previous.as_deref().unwrap_or("before the pages");
+                report.late(whose, late);
             }
             Err(e) => {
                 report.problems.push(format!("{at}: does not open: {e}"));
@@ -698,9 +698,7 @@ fn check_pages(
         }
     }
     if let Some(p) = &previous {
-        for line in chrome.console() {
-            report.problems.push(format!("{p}: console, late: {line}"));
-        }
+        report.late(p, chrome.console());
     }
     lap(3);
     let themes = if mobile {
@@ -816,11 +814,9 @@ fn check_search(chrome: &Chrome, site: &Site, report: &mut Report) {
     let index = url_of(site.dir, Path::new("index.html"));
     for term in site.search {
         let links: Result<Vec<(String, String)>, String> = (|| {
-            for line in chrome.open(&index)? {
-                report.problems.push(format!(
-                    "the page before the search for `{term}`: console, late: {line}"
-                ));
-            }
+            let late = chrome.open(&index)?;
+            let whose = format!("the page before the search for `{term}`");
+            report.late(&whose, late);
             chrome.click("#mdbook-search-toggle")?;
             // mdBook loads the index when the search bar first opens.
             chrome.eval::<bool>(
@@ -882,11 +878,7 @@ fn check_search(chrome: &Chrome, site: &Site, report: &mut Report) {
                 continue;
             };
             let section = chrome.open(&url).and_then(|late| {
-                for line in late {
-                    report.problems.push(format!(
-                        "the page before {at}: console, late: {line}"
-                    ));
-                }
+                report.late(&format!("the page before {at}"), late);
                 chrome.eval::<Section>("__book.sectionText()")
             });
             match section {
@@ -926,13 +918,7 @@ fn check_print(
 ) {
     let url = url_of(site.dir, Path::new("print.html"));
     match chrome.open(&url) {
-        Ok(late) => {
-            for line in late {
-                report.problems.push(format!(
-                    "the last page at 1280 px: console, late: {line}"
-                ));
-            }
-        }
+        Ok(late) => report.late("the last page at 1280 px", late),
         Err(e) => {
             report
                 .problems
